@@ -1,0 +1,176 @@
+"""Fixtures for baking the template and driving the baked projects."""
+
+import importlib.util
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
+
+
+def _load_postgres_server() -> ModuleType:
+    """The generated projects' own throwaway-server helper, so both suites share one."""
+    path = PROJECT_TEMPLATE / "tests" / "postgres_server.py"
+    spec = importlib.util.spec_from_file_location("postgres_server", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+postgres_server = _load_postgres_server()
+
+
+@dataclass(frozen=True)
+class Database:
+    """One database on the test server, addressed the ways a baked project accepts."""
+
+    url: str
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The seed's DATABASE_* variables for this database."""
+        parts = urlsplit(self.url)
+        return {
+            "DATABASE_HOSTNAME": parts.hostname or "",
+            "DATABASE_PORT": str(parts.port or 5432),
+            "DATABASE_USERNAME": unquote(parts.username or ""),
+            "DATABASE_PASSWORD": unquote(parts.password or ""),
+            "DATABASE_NAME": parts.path.lstrip("/"),
+        }
+
+    def psql(self, sql: str) -> str:
+        """Run SQL through psql; return the unaligned, tuples-only output."""
+        result = subprocess.run(
+            ["psql", self.url, "-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+
+@dataclass
+class BakedProject:
+    """A project rendered from the template, with helpers to read it and run its commands."""
+
+    path: Path
+    context: Mapping[str, Any]
+    env: dict[str, str] = field(default_factory=dict)
+    database: Database | None = None
+
+    def use_database(self, database: Database) -> None:
+        """Point the project's commands at `database` through the seed's DATABASE_* settings."""
+        self.database = database
+        self.env = database.settings
+
+    def has_file(self, name: str) -> bool:
+        return (self.path / name).is_file()
+
+    def read(self, name: str) -> str:
+        return (self.path / name).read_text(encoding="utf-8")
+
+    def files(self) -> set[str]:
+        skip = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+        return {
+            str(p.relative_to(self.path))
+            for p in self.path.rglob("*")
+            if p.is_file() and not skip & set(p.relative_to(self.path).parts)
+        }
+
+    def run(
+        self, *args: str, env: Mapping[str, str] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command in the project, as a user would from its directory."""
+        result = subprocess.run(
+            args, cwd=self.path, env=self.environ(env), capture_output=True, text=True, check=False
+        )
+        if check and result.returncode != 0:
+            pytest.fail(
+                f"{' '.join(args)} exited {result.returncode}\n"
+                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+            )
+        return result
+
+    def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment the project's commands run in."""
+        return {**clean_environ(), **self.env, **(extra or {})}
+
+    def alembic(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return self.run("uv", "run", "--no-sync", "alembic", *args, **kwargs)
+
+    def sync(self) -> None:
+        self.run("uv", "sync", "--quiet")
+
+
+def clean_environ() -> dict[str, str]:
+    """This environment minus what would leak the test runner's venv into a baked project."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+Bake = Callable[..., BakedProject]
+
+
+def _bake_with(cookies: Any) -> Bake:
+    def bake(**context: Any) -> BakedProject:
+        result = cookies.bake(extra_context=context)
+        assert result.exception is None, result.exception
+        assert result.exit_code == 0
+        return BakedProject(result.project_path, result.context)
+
+    return bake
+
+
+@pytest.fixture
+def bake(cookies: Any) -> Bake:
+    """Bake the template with the given answers; fails the test if baking fails."""
+    return _bake_with(cookies)
+
+
+@pytest.fixture(scope="module")
+def bake_shared(cookies_session: Any) -> Bake:
+    """Like `bake`, for projects that several tests of a module share (installs are slow)."""
+    return _bake_with(cookies_session)
+
+
+# PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """TEST_DATABASE_URL if set, else a throwaway server; without either, stop the run."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    try:
+        with postgres_server.throwaway_server() as url:
+            yield url
+    except RuntimeError as error:
+        pytest.exit(str(error), returncode=1)
+
+
+@pytest.fixture
+def new_database(postgres_server_url: str) -> Iterator[Callable[[], Database]]:
+    """Create empty databases on the test server; they are dropped after the test."""
+    server = Database(postgres_server_url)
+    created: list[str] = []
+
+    def create() -> Database:
+        name = f"bake_{uuid.uuid4().hex[:12]}"
+        server.psql(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return Database(urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl())
+
+    yield create
+    for name in created:
+        server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

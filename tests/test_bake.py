@@ -1,0 +1,118 @@
+"""Every combination of options renders a complete project with nothing left unrendered."""
+
+import ast
+import itertools
+import re
+import tomllib
+
+import pytest
+import yaml
+
+from tests.conftest import Bake, BakedProject
+
+COMMON_FILES = {
+    "README.md",
+    "pyproject.toml",
+    "alembic.ini",
+    ".env.example",
+    ".env",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "alembic/env.py",
+    "alembic/script.py.mako",
+    "app/__init__.py",
+    "app/main.py",
+    "app/config.py",
+    "app/database.py",
+    "app/models.py",
+    "app/routers/__init__.py",
+    "app/routers/health.py",
+}
+POSTGRESQL_FILES = {"tests/postgres_server.py"}
+DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
+GITHUB_ACTIONS_FILES = {".github/workflows/ci.yml"}
+
+COMBINATIONS = [
+    pytest.param(
+        {"database": database, "docker": docker, "github_actions": github_actions},
+        id=f"{database}-docker_{docker}-actions_{github_actions}".lower(),
+    )
+    for database, docker, github_actions in itertools.product(
+        ["postgresql", "sqlite"], [True, False], [True, False]
+    )
+]
+# Jinja left unrendered; GitHub Actions' own ${{ }} expressions are not ours.
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
+
+
+def expected_files(options: dict[str, object]) -> set[str]:
+    files = set(COMMON_FILES)
+    if options["database"] == "postgresql":
+        files |= POSTGRESQL_FILES
+    if options["docker"]:
+        files |= DOCKER_FILES
+    if options["github_actions"]:
+        files |= GITHUB_ACTIONS_FILES
+    return files
+
+
+def migration_files(project: BakedProject) -> set[str]:
+    return {f for f in project.files() if f.startswith("alembic/versions/")}
+
+
+@pytest.mark.parametrize("options", COMBINATIONS)
+def test_bake_has_exactly_the_files_its_options_call_for(bake: Bake, options: dict) -> None:
+    project = bake(**options)
+    files = project.files() - migration_files(project)
+    test_modules = {f for f in files if re.fullmatch(r"tests/(test_\w+|conftest|__init__)\.py", f)}
+    assert files - test_modules == expected_files(options)
+    [migration] = migration_files(project)
+    assert re.fullmatch(
+        r"alembic/versions/\d{4}_\d{2}_\d{2}_\d{4}_[0-9a-f]{12}_create_users_posts_votes\.py",
+        migration,
+    )
+
+
+@pytest.mark.parametrize("options", COMBINATIONS)
+def test_bake_leaves_no_template_syntax_and_parses(bake: Bake, options: dict) -> None:
+    project = bake(**options)
+    for name in project.files():
+        assert not LEFTOVER.search(name), name
+        text = project.read(name)
+        assert not LEFTOVER.search(text), f"{name}: {LEFTOVER.search(text)}"
+        if name.endswith(".py"):
+            ast.parse(text, filename=name)
+        elif name.endswith(".toml"):
+            tomllib.loads(text)
+        elif name.endswith((".yml", ".yaml")):
+            yaml.safe_load(text)
+
+
+def test_each_bake_gets_its_own_secret_key(bake: Bake) -> None:
+    def secret_key(project: BakedProject) -> str:
+        [key] = re.findall(r"(?m)^SECRET_KEY=(.*)$", project.read(".env"))
+        return key
+
+    first, second = secret_key(bake()), secret_key(bake())
+    assert first != second
+    assert len(first) >= 32
+    placeholder = re.search(r"(?m)^SECRET_KEY=(.*)$", bake().read(".env.example"))
+    assert placeholder is not None
+    assert first != placeholder.group(1)
+
+
+def test_dotenv_is_git_ignored(bake: Bake) -> None:
+    ignored = bake().read(".gitignore").splitlines()
+    assert ".env" in ignored
+
+
+def test_alembic_ini_holds_no_credentials(bake: Bake) -> None:
+    ini = bake().read("alembic.ini")
+    assert not re.search(r"(?m)^\s*sqlalchemy\.url", ini)
+    assert "postgresql://" not in ini
+
+
+def test_slug_derives_from_project_name(bake: Bake) -> None:
+    project = bake(project_name="Blog API for Écoles")
+    assert project.path.name == "blog-api-for-ecoles"
+    assert tomllib.loads(project.read("pyproject.toml"))["project"]["name"] == project.path.name

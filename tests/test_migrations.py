@@ -1,0 +1,306 @@
+"""The baked project's Alembic setup, driven with real `alembic` commands on real databases."""
+
+import ast
+import re
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Bake, BakedProject, Database
+
+HEAD = "0b5d1c2e7a41"
+
+CREATE_ALL = """
+import asyncio
+
+from app.database import engine
+from app.models import Base
+
+
+async def main() -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def pg_project(bake_shared: Bake) -> BakedProject:
+    project = bake_shared(database="postgresql")
+    project.sync()
+    return project
+
+
+@pytest.fixture
+def pg(pg_project: BakedProject, new_database: Callable[[], Database]) -> BakedProject:
+    """The shared PostgreSQL project, pointed at a new empty database."""
+    pg_project.use_database(new_database())
+    return pg_project
+
+
+def database_of(project: BakedProject) -> Database:
+    assert project.database is not None
+    return project.database
+
+
+def test_upgrade_creates_the_schema_the_models_describe(pg: BakedProject) -> None:
+    pg.alembic("upgrade", "head")
+    db = database_of(pg)
+    columns = db.psql(
+        "SELECT table_name, column_name, data_type, is_nullable, is_identity,"
+        " coalesce(column_default, '') FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+        " ORDER BY table_name, ordinal_position"
+    ).splitlines()
+    tz = "timestamp with time zone"
+    assert columns == [
+        "posts|id|bigint|NO|YES|",
+        "posts|title|text|NO|NO|",
+        "posts|content|text|NO|NO|",
+        "posts|published|boolean|NO|NO|true",
+        f"posts|created_at|{tz}|NO|NO|now()",
+        "posts|owner_id|bigint|NO|NO|",
+        "users|id|bigint|NO|YES|",
+        "users|email|text|NO|NO|",
+        "users|password|text|NO|NO|",
+        f"users|created_at|{tz}|NO|NO|now()",
+        "votes|user_id|bigint|NO|NO|",
+        "votes|post_id|bigint|NO|NO|",
+    ]
+    indexes = db.psql(
+        "SELECT indexname || ' ' || regexp_replace(indexdef, '.* USING ', '') FROM pg_indexes"
+        " WHERE schemaname = 'public' ORDER BY 1"
+    ).splitlines()
+    assert indexes == [
+        "alembic_version_pkc btree (version_num)",
+        "ix_posts_owner_id btree (owner_id)",
+        "ix_votes_post_id btree (post_id)",
+        "pk_posts btree (id)",
+        "pk_users btree (id)",
+        "pk_votes btree (user_id, post_id)",
+        "uq_users_email btree (email)",
+    ]
+    foreign_keys = db.psql(
+        "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE contype = 'f' ORDER BY 1"
+    ).splitlines()
+    assert foreign_keys == [
+        "fk_posts_owner_id_users FOREIGN KEY (owner_id) REFERENCES users(id) ON DELETE CASCADE",
+        "fk_votes_post_id_posts FOREIGN KEY (post_id) REFERENCES posts(id) ON DELETE CASCADE",
+        "fk_votes_user_id_users FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE",
+    ]
+    assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+def test_check_finds_no_drift_after_upgrade(pg: BakedProject) -> None:
+    pg.alembic("upgrade", "head")
+    result = pg.alembic("check")
+    assert "No new upgrade operations detected" in result.stdout
+
+
+def test_downgrade_base_leaves_only_alembic_version_and_upgrade_restores(pg: BakedProject) -> None:
+    db = database_of(pg)
+    tables = (
+        "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
+        " WHERE schemaname = 'public'"
+    )
+    pg.alembic("upgrade", "head")
+    pg.alembic("downgrade", "base")
+    assert db.psql(tables) == "alembic_version"
+    assert db.psql("SELECT count(*) FROM alembic_version") == "0"
+    pg.alembic("upgrade", "head")
+    assert db.psql(tables) == "alembic_version,posts,users,votes"
+
+
+def test_database_url_wins_over_the_parts(pg: BakedProject) -> None:
+    db = database_of(pg)
+    env = {"DATABASE_URL": db.url, "DATABASE_HOSTNAME": "no-such-host.invalid"}
+    pg.alembic("upgrade", "head", env=env)
+    assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+def test_offline_sql_needs_no_database(pg_project: BakedProject) -> None:
+    unreachable = {"DATABASE_HOSTNAME": "no-such-host.invalid", "DATABASE_PORT": "1"}
+    result = pg_project.alembic("upgrade", "head", "--sql", env=unreachable)
+    for statement in ("CREATE TABLE users", "CREATE TABLE posts", "CREATE TABLE votes",
+                      "CREATE INDEX ix_votes_post_id ON votes (post_id)",
+                      f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')"):  # fmt: skip
+        assert statement in result.stdout
+
+
+def test_adopting_alembic_on_a_create_all_database(pg: BakedProject) -> None:
+    """The seed's readers made their tables with create_all; `stamp head` adopts them."""
+    db = database_of(pg)
+    pg.run("uv", "run", "--no-sync", "python", "-c", CREATE_ALL)
+    assert "users" in db.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    pg.alembic("stamp", "head")
+    result = pg.alembic("check")
+    assert "No new upgrade operations detected" in result.stdout
+    assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+def _waiting_for_advisory_lock(db: Database) -> int:
+    return int(
+        db.psql(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+    )
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
+    db = database_of(pg)
+    match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", pg.read("alembic/env.py"))
+    assert match is not None
+    lock_key = int(match.group(1).replace("_", ""))
+    # Hold the migration lock so that all six processes queue behind it, then let them race:
+    # on two cores, six processes started in a row would otherwise rarely overlap.
+    holder = subprocess.Popen(
+        ["psql", db.url, "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert holder.stdin is not None
+    holder.stdin.write(f"SELECT pg_advisory_lock({lock_key});\n")
+    holder.stdin.flush()
+    _wait_until(lambda: "advisory" in db.psql("SELECT locktype FROM pg_locks"), 10, "the lock")
+    upgrades = [
+        subprocess.Popen(
+            ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
+            cwd=pg.path,
+            env=pg.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    try:
+        _wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    outputs = [process.communicate(timeout=120) for process in upgrades]
+    assert [process.returncode for process in upgrades] == [0] * 6, outputs
+    applied = [stderr for _, stderr in outputs if f"Running upgrade  -> {HEAD}" in stderr]
+    assert len(applied) == 1
+    assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+# The seed's daily workflow, on both databases -------------------------------------------
+
+BIO_COLUMN = "    bio: Mapped[str | None] = mapped_column(Text)\n"
+
+
+def _add_bio_column(project: BakedProject) -> None:
+    models = project.path / "app" / "models.py"
+    source = models.read_text(encoding="utf-8")
+    anchor = "    password: Mapped[str]"
+    assert anchor in source
+    line_end = source.index("\n", source.index(anchor)) + 1
+    models.write_text(source[:line_end] + BIO_COLUMN + source[line_end:], encoding="utf-8")
+
+
+def _operations(revision: Path, function: str) -> list[str]:
+    """The op./batch_op. calls a revision's upgrade or downgrade makes, in order."""
+    tree = ast.parse(revision.read_text(encoding="utf-8"))
+    [body] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    return [
+        node.func.attr
+        for node in ast.walk(body)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"op", "batch_op"}
+        and node.func.attr != "batch_alter_table"
+    ]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def fresh_project(
+    request: pytest.FixtureRequest, bake: Bake, new_database: Callable[[], Database]
+) -> BakedProject:
+    project = bake(database=request.param)
+    project.sync()
+    if request.param == "postgresql":
+        project.use_database(new_database())
+    return project
+
+
+def test_autogenerate_writes_just_the_model_change(fresh_project: BakedProject) -> None:
+    project = fresh_project
+    project.alembic("upgrade", "head")
+    _add_bio_column(project)
+    project.alembic("revision", "--autogenerate", "-m", "add user bio")
+
+    versions = project.path / "alembic" / "versions"
+    [revision] = [p for p in versions.glob("*.py") if HEAD not in p.name]
+    assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}_[0-9a-f]{12}_add_user_bio\.py", revision.name)
+    assert _operations(revision, "upgrade") == ["add_column"]
+    assert _operations(revision, "downgrade") == ["drop_column"]
+    assert '"bio"' in revision.read_text(encoding="utf-8")
+    # The post-write hooks left it formatted and lint-clean.
+    project.run("uv", "run", "--no-sync", "ruff", "format", "--check", str(revision))
+    project.run("uv", "run", "--no-sync", "ruff", "check", str(revision))
+
+    project.alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    project.alembic("downgrade", "-1")
+    assert project.alembic("current").stdout.split() == [HEAD]
+
+
+# SQLite ---------------------------------------------------------------------------------
+
+
+def sqlite_tables(connection: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.fixture(scope="module")
+def sqlite_project(bake_shared: Bake) -> BakedProject:
+    project = bake_shared(database="sqlite")
+    project.sync()
+    return project
+
+
+def test_sqlite_upgrade_check_downgrade(sqlite_project: BakedProject, tmp_path: Path) -> None:
+    database = tmp_path / "app.db"
+    project = sqlite_project
+    project.env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    project.alembic("upgrade", "head")
+
+    with sqlite3.connect(database) as connection:
+        tables = {
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        assert tables == {"alembic_version", "users", "posts", "votes"}
+        cascades = {
+            (table, row[2], row[6])
+            for table in ("posts", "votes")
+            for row in connection.execute(f"PRAGMA foreign_key_list({table})")
+        }
+        assert cascades == {("posts", "users", "CASCADE"), ("votes", "users", "CASCADE"),
+                            ("votes", "posts", "CASCADE")}  # fmt: skip
+        indexes = {r[1] for r in connection.execute("PRAGMA index_list(votes)")}
+        assert "ix_votes_post_id" in indexes
+
+    assert "No new upgrade operations detected" in project.alembic("check").stdout
+    project.alembic("downgrade", "base")
+    with sqlite3.connect(database) as connection:
+        tables = {
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    assert tables == {"alembic_version"}

@@ -1,0 +1,68 @@
+"""Settings, read from the environment and `.env` (names are case-insensitive)."""
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL, make_url
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    secret_key: SecretStr
+    algorithm: str = "HS256"
+    access_token_expire_minutes: int = 30
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters; make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value
+{%- if cookiecutter.database == "postgresql" %}
+
+    database_hostname: str = "localhost"
+    database_port: int = 5432
+    database_username: str = "postgres"
+    database_password: SecretStr = SecretStr("")
+    database_name: str = "{{ cookiecutter.project_slug | replace('-', '_') }}"
+    # Hosted platforms hand out a single URL; when set it wins over the parts above.
+    database_url: SecretStr | None = None
+    # Connections each process keeps open, and how many more it may open in a burst.
+    database_pool_size: int = 10
+    database_max_overflow: int = 20
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The URL for SQLAlchemy's asyncpg driver.
+
+        Built with `URL.create`, not string formatting, so the password may hold any
+        character (`@`, `/`, `%`, `#`, spaces, quotes).
+        """
+        if self.database_url is not None:
+            url = make_url(self.database_url.get_secret_value())
+            return url.set(drivername="postgresql+asyncpg")
+        return URL.create(
+            "postgresql+asyncpg",
+            username=self.database_username,
+            password=self.database_password.get_secret_value(),
+            host=self.database_hostname,
+            port=self.database_port,
+            database=self.database_name,
+        )
+{%- else %}
+
+    database_url: str = "sqlite+aiosqlite:///./{{ cookiecutter.project_slug | replace('-', '_') }}.db"
+
+    @property
+    def sqlalchemy_url(self) -> URL:
+        """The URL for SQLAlchemy's aiosqlite driver."""
+        return make_url(self.database_url).set(drivername="sqlite+aiosqlite")
+{%- endif %}
+
+
+settings = Settings()
