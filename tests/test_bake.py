@@ -25,8 +25,15 @@ COMMON_FILES = {
     "app/config.py",
     "app/database.py",
     "app/models.py",
+    "app/schemas.py",
+    "app/security.py",
     "app/routers/__init__.py",
+    "app/routers/auth.py",
     "app/routers/health.py",
+    "app/routers/posts.py",
+    "app/routers/users.py",
+    "app/routers/votes.py",
+    "tests/databases.py",
 }
 POSTGRESQL_FILES = {"tests/postgres_server.py"}
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr
     algorithm: str = "HS256"
     access_token_expire_minutes: int = 30
+    # Argon2 cost: OWASP's recommended minimum; tests lower it to stay fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536  # KiB
 
     @field_validator("secret_key")
     @classmethod

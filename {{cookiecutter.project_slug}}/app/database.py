@@ -1,10 +1,9 @@
 """The engine, the session factory, and the per-request session dependency."""
 
 from collections.abc import AsyncIterator
-{%- if cookiecutter.database == "sqlite" %}
-from typing import Any
-{%- endif %}
+from typing import Annotated{% if cookiecutter.database == "sqlite" %}, Any{% endif %}
 
+from fastapi import Depends
 {% if cookiecutter.database == "sqlite" -%}
 from sqlalchemy import event
 {% endif -%}
@@ -38,3 +37,6 @@ async def get_session() -> AsyncIterator[AsyncSession]:
     """Yield a session that lives as long as the request."""
     async with SessionFactory() as session:
         yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -2,7 +2,11 @@
 
 from fastapi import FastAPI
 
-from app.routers import health
+from app.routers import auth, health, posts, users, votes
 
 app = FastAPI(title={{ cookiecutter.project_name | tojson }})
 app.include_router(health.router)
+app.include_router(auth.router)
+app.include_router(users.router)
+app.include_router(posts.router)
+app.include_router(votes.router)

@@ -13,7 +13,7 @@ from sqlalchemy import (
     func,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
 # Constraint names are part of the schema: migrations that drop or alter a constraint
 # need to know its name, so every database must generate the same one.
@@ -56,6 +56,8 @@ class Post(Base):
     )
 
     owner: Mapped[User] = relationship(lazy="raise")
+    # Not a column: filled in by the queries that ask for it (see routers/posts.py).
+    votes: Mapped[int] = query_expression()
 
 
 class Vote(Base):

@@ -1,21 +1,16 @@
 """A liveness check that also says whether the database answers."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.database import get_session
+from app.database import SessionDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(
-    session: Annotated[AsyncSession, Depends(get_session)], response: Response
-) -> dict[str, str]:
+async def health(session: SessionDep, response: Response) -> dict[str, str]:
     try:
         await session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError):

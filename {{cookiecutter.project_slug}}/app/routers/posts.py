@@ -1,0 +1,78 @@
+"""Posts: anyone signed in reads them, only their owner changes them."""
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, with_expression
+
+from app.database import SessionDep
+from app.models import Post, User, Vote
+from app.schemas import PostIn, PostOut
+from app.security import CurrentUser
+
+router = APIRouter(prefix="/posts", tags=["posts"])
+
+
+def select_posts() -> Select[Post]:
+    """Posts with their owner and vote count, in one query however many posts it returns."""
+    vote_count = (
+        select(func.count()).where(Vote.post_id == Post.id).correlate(Post).scalar_subquery()
+    )
+    return select(Post).options(joinedload(Post.owner), with_expression(Post.votes, vote_count))
+
+
+async def get_post_or_404(session: SessionDep, post_id: int) -> Post:
+    post = await session.scalar(select_posts().where(Post.id == post_id))
+    if post is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Post {post_id} not found")
+    return post
+
+
+async def get_own_post(session: SessionDep, post_id: int, user: User) -> Post:
+    post = await get_post_or_404(session, post_id)
+    if post.owner_id != user.id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Not the owner of this post")
+    return post
+
+
+@router.get("/", response_model=list[PostOut])
+async def list_posts(
+    session: SessionDep,
+    _: CurrentUser,
+    limit: int = Query(10, ge=1, le=100),
+    skip: int = Query(0, ge=0),
+    search: str = Query("", max_length=200, description="Only posts whose title contains this"),
+) -> list[Post]:
+    query = select_posts().order_by(Post.id.desc()).limit(limit).offset(skip)
+    if search:
+        query = query.where(Post.title.icontains(search, autoescape=True))
+    return list(await session.scalars(query))
+
+
+@router.get("/{post_id}", response_model=PostOut)
+async def read_post(post_id: int, session: SessionDep, _: CurrentUser) -> Post:
+    return await get_post_or_404(session, post_id)
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, response_model=PostOut)
+async def create_post(body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
+    post = Post(**body.model_dump(), owner_id=user.id)
+    session.add(post)
+    await session.commit()
+    return await get_post_or_404(session, post.id)
+
+
+@router.put("/{post_id}", response_model=PostOut)
+async def update_post(post_id: int, body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
+    post = await get_own_post(session, post_id, user)
+    for field, value in body.model_dump().items():
+        setattr(post, field, value)
+    await session.commit()
+    return await get_post_or_404(session, post_id)
+
+
+@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_post(post_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    post = await get_own_post(session, post_id, user)
+    await session.delete(post)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

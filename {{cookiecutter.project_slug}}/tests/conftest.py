@@ -1,0 +1,123 @@
+"""One database, migrated once per run; each test runs in a transaction rolled back after it."""
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests import databases
+
+PASSWORD = "correct horse battery staple"
+_resources = ExitStack()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Settings are read when `app` is first imported, so the environment is set up first.
+    config.add_cleanup(_resources.close)
+    try:
+        database_url = databases.provide_database(_resources)
+    except RuntimeError as error:
+        raise pytest.UsageError(str(error)) from None
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough")
+    # The cheapest argon2 that is still argon2: hashing dominates a suite of sign-ups.
+    os.environ["ARGON2_TIME_COST"] = "1"
+    os.environ["ARGON2_MEMORY_COST"] = "1024"
+    run_alembic("upgrade", "head", database_url=database_url)
+
+    from app.database import engine
+
+    databases.isolate_tests(engine)
+
+
+def run_alembic(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    """Run the real `alembic` command against `database_url`; fail with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"alembic {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def create_empty_database() -> Iterator[Callable[[], str]]:
+    """Make empty databases beside the test database; they are removed after the test."""
+    with ExitStack() as resources:
+        yield lambda: databases.create_empty_database(os.environ["DATABASE_URL"], resources)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[AsyncSession]:
+    """A session whose commits land in a savepoint of a transaction rolled back afterwards."""
+    from app.database import engine
+
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        async with AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            yield session
+        await transaction.rollback()
+
+
+@pytest.fixture
+async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app, whose requests all use the test's session."""
+    from app.database import get_session
+    from app.main import app
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        yield session
+
+    app.dependency_overrides[get_session] = test_session
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+    app.dependency_overrides.clear()
+
+
+@dataclass(frozen=True)
+class Account:
+    """A signed-up user and the headers that authenticate as them."""
+
+    id: int
+    email: str
+    headers: dict[str, str]
+
+
+async def sign_up(client: AsyncClient, email: str) -> Account:
+    created = await client.post("/users/", json={"email": email, "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    login = await client.post("/login", data={"username": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    return Account(id=created.json()["id"], email=email, headers=headers)
+
+
+@pytest.fixture
+async def alice(client: AsyncClient) -> Account:
+    return await sign_up(client, "alice@example.com")
+
+
+@pytest.fixture
+async def bob(client: AsyncClient) -> Account:
+    return await sign_up(client, "bob@example.com")
+
+
+async def create_post(client: AsyncClient, author: Account, **fields: Any) -> dict[str, Any]:
+    body = {"title": "Hello", "content": "First post", **fields}
+    response = await client.post("/posts/", json=body, headers=author.headers)
+    assert response.status_code == 201, response.text
+    post: dict[str, Any] = response.json()
+    return post

@@ -1,0 +1,209 @@
+"""The /posts/ routes: reading for anyone signed in, changes for the owner only."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import event
+
+from tests.conftest import Account, create_post
+
+
+async def test_create_a_post_owned_by_the_caller(client: AsyncClient, alice: Account) -> None:
+    post = await create_post(client, alice, title="Hi", content="There")
+    assert post["title"] == "Hi"
+    assert post["content"] == "There"
+    assert post["published"] is True
+    assert post["owner_id"] == alice.id
+    assert post["owner"] == {
+        "id": alice.id,
+        "email": alice.email,
+        "created_at": post["owner"]["created_at"],
+    }
+    assert post["votes"] == 0
+
+
+async def test_create_an_unpublished_post(client: AsyncClient, alice: Account) -> None:
+    post = await create_post(client, alice, published=False)
+    assert post["published"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"content": "no title"}, {"title": "no content"}, {"title": "", "content": "x"},
+     {"title": "x", "content": "y", "published": "maybe"}],
+    ids=["no-title", "no-content", "empty-title", "bad-published"],
+)  # fmt: skip
+async def test_create_an_invalid_post_is_rejected(
+    client: AsyncClient, alice: Account, body: dict[str, Any]
+) -> None:
+    response = await client.post("/posts/", json=body, headers=alice.headers)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/posts/"), ("GET", "/posts/1"), ("POST", "/posts/"), ("PUT", "/posts/1"),
+     ("DELETE", "/posts/1")],
+)  # fmt: skip
+async def test_posts_need_a_token(client: AsyncClient, method: str, path: str) -> None:
+    body = {"title": "t", "content": "c"}
+    response = await client.request(method, path, json=body if method in {"POST", "PUT"} else None)
+    assert response.status_code == 401
+
+
+async def test_list_posts_with_owner_and_votes(
+    client: AsyncClient, alice: Account, bob: Account
+) -> None:
+    first = await create_post(client, alice, title="First")
+    await create_post(client, bob, title="Second")
+    await client.post("/vote/", json={"post_id": first["id"], "dir": 1}, headers=bob.headers)
+
+    response = await client.get("/posts/", headers=alice.headers)
+    assert response.status_code == 200
+    posts = {post["title"]: post for post in response.json()}
+    assert set(posts) == {"First", "Second"}
+    assert posts["First"]["votes"] == 1
+    assert posts["First"]["owner"]["email"] == alice.email
+    assert posts["Second"]["votes"] == 0
+    assert posts["Second"]["owner"]["id"] == bob.id
+
+
+async def test_list_posts_pages_with_limit_and_skip(client: AsyncClient, alice: Account) -> None:
+    ids = [(await create_post(client, alice, title=f"Post {n}"))["id"] for n in range(5)]
+    newest_first = sorted(ids, reverse=True)
+
+    page = await client.get("/posts/", params={"limit": 2, "skip": 1}, headers=alice.headers)
+    assert [post["id"] for post in page.json()] == newest_first[1:3]
+    default = await client.get("/posts/", headers=alice.headers)
+    assert len(default.json()) == 5
+
+
+async def test_list_posts_defaults_to_ten(client: AsyncClient, alice: Account) -> None:
+    for n in range(12):
+        await create_post(client, alice, title=f"Post {n}")
+    response = await client.get("/posts/", headers=alice.headers)
+    assert len(response.json()) == 10
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"skip": -1}])
+async def test_list_posts_rejects_out_of_range_paging(
+    client: AsyncClient, alice: Account, params: dict[str, int]
+) -> None:
+    response = await client.get("/posts/", params=params, headers=alice.headers)
+    assert response.status_code == 422
+
+
+async def test_search_matches_titles_ignoring_case(client: AsyncClient, alice: Account) -> None:
+    await create_post(client, alice, title="Alembic tips")
+    await create_post(client, alice, title="FastAPI tricks")
+    await create_post(client, alice, title="100% coverage")
+
+    async def titles(search: str) -> list[str]:
+        response = await client.get("/posts/", params={"search": search}, headers=alice.headers)
+        return [post["title"] for post in response.json()]
+
+    assert await titles("ALEMBIC") == ["Alembic tips"]
+    assert await titles("%") == ["100% coverage"]  # a literal %, not a wildcard
+    assert await titles("nothing like this") == []
+
+
+async def test_read_a_post(client: AsyncClient, alice: Account, bob: Account) -> None:
+    post = await create_post(client, alice)
+    response = await client.get(f"/posts/{post['id']}", headers=bob.headers)
+    assert response.status_code == 200
+    assert response.json() == post
+
+
+async def test_read_an_unknown_post_is_not_found(client: AsyncClient, alice: Account) -> None:
+    response = await client.get("/posts/999999", headers=alice.headers)
+    assert response.status_code == 404
+
+
+async def test_the_owner_updates_a_post(client: AsyncClient, alice: Account) -> None:
+    post = await create_post(client, alice)
+    body = {"title": "Edited", "content": "New words", "published": False}
+    response = await client.put(f"/posts/{post['id']}", json=body, headers=alice.headers)
+    assert response.status_code == 200
+    assert {k: response.json()[k] for k in body} == body
+    fetched = await client.get(f"/posts/{post['id']}", headers=alice.headers)
+    assert fetched.json()["title"] == "Edited"
+
+
+async def test_updating_someone_elses_post_is_forbidden(
+    client: AsyncClient, alice: Account, bob: Account
+) -> None:
+    post = await create_post(client, alice)
+    body = {"title": "Mine now", "content": "x"}
+    response = await client.put(f"/posts/{post['id']}", json=body, headers=bob.headers)
+    assert response.status_code == 403
+    unchanged = await client.get(f"/posts/{post['id']}", headers=alice.headers)
+    assert unchanged.json()["title"] == post["title"]
+
+
+async def test_updating_an_unknown_post_is_not_found(client: AsyncClient, alice: Account) -> None:
+    body = {"title": "t", "content": "c"}
+    response = await client.put("/posts/999999", json=body, headers=alice.headers)
+    assert response.status_code == 404
+
+
+async def test_the_owner_deletes_a_post(client: AsyncClient, alice: Account) -> None:
+    post = await create_post(client, alice)
+    response = await client.delete(f"/posts/{post['id']}", headers=alice.headers)
+    assert response.status_code == 204
+    assert response.content == b""
+    gone = await client.get(f"/posts/{post['id']}", headers=alice.headers)
+    assert gone.status_code == 404
+
+
+async def test_deleting_someone_elses_post_is_forbidden(
+    client: AsyncClient, alice: Account, bob: Account
+) -> None:
+    post = await create_post(client, alice)
+    response = await client.delete(f"/posts/{post['id']}", headers=bob.headers)
+    assert response.status_code == 403
+    still_there = await client.get(f"/posts/{post['id']}", headers=alice.headers)
+    assert still_there.status_code == 200
+
+
+async def test_deleting_an_unknown_post_is_not_found(client: AsyncClient, alice: Account) -> None:
+    response = await client.delete("/posts/999999", headers=alice.headers)
+    assert response.status_code == 404
+
+
+@contextmanager
+def count_selects() -> Iterator[list[str]]:
+    """Record the SELECT statements sent to the database inside the block."""
+    from app.database import engine
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_listing_posts_takes_one_query_however_many_posts(
+    client: AsyncClient, alice: Account, bob: Account
+) -> None:
+    for n in range(20):
+        post = await create_post(client, alice if n % 2 else bob, title=f"Post {n}")
+        await client.post("/vote/", json={"post_id": post["id"], "dir": 1}, headers=alice.headers)
+
+    with count_selects() as one_post:
+        await client.get("/posts/", params={"limit": 1}, headers=alice.headers)
+    with count_selects() as twenty_posts:
+        response = await client.get("/posts/", params={"limit": 20}, headers=alice.headers)
+
+    assert len(response.json()) == 20
+    assert all(post["votes"] == 1 for post in response.json())
+    # One query finds the caller, one fetches the posts with their owners and vote counts.
+    assert len(twenty_posts) == len(one_post) == 2, twenty_posts
