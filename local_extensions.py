@@ -1,11 +1,17 @@
-"""Checks the answers while cookiecutter renders them, before anything is written to disk.
+"""Jinja filters for cookiecutter.json and the template's files.
 
-Cookiecutter creates the project directory (and the parents of a slug such as ``a/b``)
-before ``pre_gen_project`` runs, so a refusal there can leave directories behind. Raising
-``FailedHookException`` here stops the bake earlier, and cookiecutter's command line prints
-it as one line.
+``check_answers`` checks the answers while cookiecutter renders them, before anything is
+written: cookiecutter creates the project directory (and the parents of a slug such as
+``a/b``) before ``pre_gen_project`` runs, so a refusal there can leave directories behind.
+Raising ``FailedHookException`` stops the bake earlier, and cookiecutter's command line
+prints it as one line.
+
+``quoted`` renders free text as a double-quoted string literal that Python and TOML both
+read back exactly. Jinja's ``tojson`` is not enough for Python: it escapes characters
+outside the BMP as JSON surrogate pairs, which Python reads as two broken characters.
 """
 
+import json
 from typing import Any
 
 from cookiecutter.exceptions import FailedHookException
@@ -15,7 +21,7 @@ from jinja2.ext import Extension
 from hooks.answers import InvalidAnswer, check_answers
 
 
-def _check_answers_filter(answers: dict[str, Any]) -> str:
+def _check_answers(answers: dict[str, Any]) -> str:
     try:
         check_answers(answers)
     except InvalidAnswer as error:
@@ -23,9 +29,14 @@ def _check_answers_filter(answers: dict[str, Any]) -> str:
     return "ok"
 
 
-class AnswerChecks(Extension):
-    """Adds the ``check_answers`` filter used by ``cookiecutter.json``."""
+def _quoted(text: str) -> str:
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+class TemplateFilters(Extension):
+    """Adds the ``check_answers`` and ``quoted`` filters."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.filters["check_answers"] = _check_answers_filter
+        environment.filters["check_answers"] = _check_answers
+        environment.filters["quoted"] = _quoted

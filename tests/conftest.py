@@ -1,6 +1,7 @@
 """Fixtures for baking the template and driving the baked projects."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import uuid
@@ -121,8 +122,15 @@ def clean_environ() -> dict[str, str]:
 Bake = Callable[..., BakedProject]
 
 
+def _cookiecutter_keys() -> list[str]:
+    return list(json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8")))
+
+
 def _bake_with(cookies: Any) -> Bake:
     def bake(**context: Any) -> BakedProject:
+        # Cookiecutter silently ignores unknown keys: a typo would bake the defaults.
+        unknown = set(context) - set(_cookiecutter_keys())
+        assert not unknown, f"not in cookiecutter.json: {unknown}"
         result = cookies.bake(extra_context=context)
         assert result.exception is None, result.exception
         assert result.exit_code == 0

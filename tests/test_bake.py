@@ -1,14 +1,15 @@
 """Every combination of options renders a complete project with nothing left unrendered."""
 
 import ast
-import itertools
 import re
 import tomllib
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import Bake, BakedProject
+from tests.matrix import RENDER_ROWS, row_id
 
 COMMON_FILES = {
     "README.md",
@@ -38,21 +39,14 @@ COMMON_FILES = {
 POSTGRESQL_FILES = {"tests/postgres_server.py"}
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
 GITHUB_ACTIONS_FILES = {".github/workflows/ci.yml"}
+COMMON_FILES |= {".gitattributes"}
 
-COMBINATIONS = [
-    pytest.param(
-        {"database": database, "docker": docker, "github_actions": github_actions},
-        id=f"{database}-docker_{docker}-actions_{github_actions}".lower(),
-    )
-    for database, docker, github_actions in itertools.product(
-        ["postgresql", "sqlite"], [True, False], [True, False]
-    )
-]
+COMBINATIONS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
 # Jinja left unrendered; GitHub Actions' own ${{ }} expressions are not ours.
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|cookiecutter\.")
 
 
-def expected_files(options: dict[str, object]) -> set[str]:
+def expected_files(options: dict[str, Any]) -> set[str]:
     files = set(COMMON_FILES)
     if options["database"] == "postgresql":
         files |= POSTGRESQL_FILES
@@ -68,7 +62,9 @@ def migration_files(project: BakedProject) -> set[str]:
 
 
 @pytest.mark.parametrize("options", COMBINATIONS)
-def test_bake_has_exactly_the_files_its_options_call_for(bake: Bake, options: dict) -> None:
+def test_bake_has_exactly_the_files_its_options_call_for(
+    bake: Bake, options: dict[str, Any]
+) -> None:
     project = bake(**options)
     files = project.files() - migration_files(project)
     test_modules = {f for f in files if re.fullmatch(r"tests/(test_\w+|conftest|__init__)\.py", f)}
@@ -81,7 +77,7 @@ def test_bake_has_exactly_the_files_its_options_call_for(bake: Bake, options: di
 
 
 @pytest.mark.parametrize("options", COMBINATIONS)
-def test_bake_leaves_no_template_syntax_and_parses(bake: Bake, options: dict) -> None:
+def test_bake_leaves_no_template_syntax_and_parses(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
     for name in project.files():
         assert not LEFTOVER.search(name), name
@@ -123,3 +119,38 @@ def test_slug_derives_from_project_name(bake: Bake) -> None:
     project = bake(project_name="Blog API for Écoles")
     assert project.path.name == "blog-api-for-ecoles"
     assert tomllib.loads(project.read("pyproject.toml"))["project"]["name"] == project.path.name
+
+
+HOSTILE_ANSWERS = {
+    "project_name": 'Tom\'s "Blog" \\ API #1 $HOME ${USER} `x` — Ünïcødé 🚀',
+    "project_slug": "hostile-blog",
+    "description": 'It\'s a "test" with \\backslashes\\, # hashes, $PATH, {braces} — ✓',
+    "author_name": 'Seán O\'Brien "Bob" \\ #$',
+}
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_hostile_answers_render_as_data(bake: Bake, database: str) -> None:
+    project = bake(database=database, **HOSTILE_ANSWERS)
+    pyproject = tomllib.loads(project.read("pyproject.toml"))["project"]
+    assert pyproject["description"] == HOSTILE_ANSWERS["description"]
+    assert pyproject["authors"][0]["name"] == HOSTILE_ANSWERS["author_name"]
+
+    main = ast.parse(project.read("app/main.py"))
+    [title] = [
+        keyword.value
+        for node in ast.walk(main)
+        if isinstance(node, ast.Call)
+        for keyword in node.keywords
+        if keyword.arg == "title"
+    ]
+    assert ast.literal_eval(title) == HOSTILE_ANSWERS["project_name"]
+    assert project.read("README.md").startswith(f"# {HOSTILE_ANSWERS['project_name']}\n")
+    for name in project.files():
+        if name.endswith((".yml", ".yaml")):
+            yaml.safe_load(project.read(name))
+
+
+def test_hostile_project_name_derives_a_valid_slug(bake: Bake) -> None:
+    project = bake(project_name=HOSTILE_ANSWERS["project_name"])
+    assert re.fullmatch(r"[a-z][a-z0-9_-]*", project.path.name)

@@ -1,26 +1,26 @@
-"""Each baked project passes its own linters, type checker and test suite."""
+"""The install tier: named rows are installed and pass their own test suite."""
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from tests.conftest import Bake, Database
+from tests.matrix import INSTALL_ROWS
 
 MIN_GENERATED_TESTS = 30
 
 
-@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
-def test_generated_project_passes_its_own_checks(
-    bake: Bake, new_database: Callable[[], Database], database: str
+@pytest.mark.parametrize(
+    "options", [pytest.param(row, id=name) for name, row in INSTALL_ROWS.items()]
+)
+def test_generated_suite_passes(
+    bake: Bake, new_database: Callable[[], Database], options: dict[str, Any]
 ) -> None:
-    project = bake(database=database)
+    project = bake(**options)
     project.sync()
-    project.run("uv", "run", "--no-sync", "ruff", "check", ".")
-    project.run("uv", "run", "--no-sync", "ruff", "format", "--check", ".")
-    project.run("uv", "run", "--no-sync", "mypy", ".")
-
-    env = {"TEST_DATABASE_URL": new_database().url} if database == "postgresql" else {}
+    env = {"TEST_DATABASE_URL": new_database().url} if options["database"] == "postgresql" else {}
     result = project.run(
         "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env
     )

@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from app.routers import auth, health, posts, users, votes
 
-app = FastAPI(title={{ cookiecutter.project_name | tojson }})
+app = FastAPI(title={{ cookiecutter.project_name | quoted }})
 app.include_router(health.router)
 app.include_router(auth.router)
 app.include_router(users.router)

@@ -1,0 +1,117 @@
+"""Shipping files and code quality, checked with real linters for every combination."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Bake, BakedProject, clean_environ
+from tests.matrix import RENDER_ROWS, row_id
+
+ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
+TOOLS = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A linter installed in the template's own environment."""
+    path = shutil.which(name, path=str(TOOLS))
+    assert path is not None, f"{name} is not installed; run `uv sync`"
+    return path
+
+
+def lint(project: BakedProject, *command: str) -> None:
+    result = subprocess.run(
+        command, cwd=project.path, env=clean_environ(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def typing_environments(bake_shared: Bake) -> dict[str, Path]:
+    """One installed environment per database, for type-checking every combination."""
+    environments = {}
+    for database in ("postgresql", "sqlite"):
+        project = bake_shared(database=database, docker=False, github_actions=False)
+        project.sync()
+        environments[database] = project.path / ".venv" / "bin" / "python"
+    return environments
+
+
+@pytest.mark.parametrize("options", ROWS)
+def test_python_is_lint_format_and_type_clean(
+    bake: Bake, options: dict[str, Any], typing_environments: dict[str, Path]
+) -> None:
+    project = bake(**options)
+    lint(project, tool("ruff"), "check", ".")
+    lint(project, tool("ruff"), "format", "--check", ".")
+    python = typing_environments[options["database"]]
+    cache = python.parent.parent.parent / ".mypy_cache"
+    lint(project, str(python), "-m", "mypy", "--strict", "--cache-dir", str(cache), ".")
+
+
+@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
+def test_docker_files(bake: Bake, options: dict[str, Any]) -> None:
+    project = bake(**options)
+    lint(project, tool("hadolint"), "Dockerfile")
+    dockerfile = project.read("Dockerfile")
+    assert len(re.findall(r"(?m)^FROM ", dockerfile)) >= 2, "multi-stage"
+    [user] = re.findall(r"(?m)^USER (\S+)", dockerfile)
+    assert user.split(":")[0] not in {"root", "0"}
+    healthcheck = re.search(r"(?m)^HEALTHCHECK(.*\\\n)*.*$", dockerfile)
+    assert healthcheck is not None
+    assert "/health" in healthcheck.group(0)
+    assert not re.search(r"(?m)^COPY .*\.env", dockerfile)
+    ignored = project.read(".dockerignore").splitlines()
+    assert ".env" in ignored
+    assert ".venv/" in ignored
+
+
+@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
+def test_compose_runs_migrations_before_the_api(bake: Bake, options: dict[str, Any]) -> None:
+    project = bake(**options)
+    compose = yaml.safe_load(project.read("compose.yaml"))
+    services = compose["services"]
+    assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
+    assert services["migrate"]["restart"] == "no"
+    assert services["api"]["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"}
+    }
+    assert services["api"]["image"] == services["migrate"]["image"]
+    if options["database"] == "postgresql":
+        assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+        assert "healthcheck" in services["db"]
+        [volume] = services["db"]["volumes"]
+        assert volume.split(":")[0] in compose["volumes"]
+    else:
+        assert "db" not in services
+
+
+@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["github_actions"]])
+def test_github_actions_workflow(bake: Bake, options: dict[str, Any]) -> None:
+    project = bake(**options)
+    workflow_path = ".github/workflows/ci.yml"
+    lint(project, tool("actionlint"), workflow_path)
+    lint(project, tool("zizmor"), "--offline", workflow_path)
+    workflow = yaml.safe_load(project.read(workflow_path))
+    assert workflow["permissions"] == {"contents": "read"}
+    [job] = workflow["jobs"].values()
+    commands = " ; ".join(step.get("run", "") for step in job["steps"])
+    for command in ("ruff check", "ruff format --check", "mypy", "alembic check", "pytest"):
+        assert command in commands
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    has_postgres = "postgres" in job.get("services", {})
+    assert has_postgres == (options["database"] == "postgresql")
+
+
+def test_line_endings_are_pinned_in_the_template_and_the_output(bake: Bake) -> None:
+    project = bake()
+    template_root = Path(__file__).resolve().parents[1]
+    for text in (project.read(".gitattributes"), (template_root / ".gitattributes").read_text()):
+        assert "eol=lf" in text
