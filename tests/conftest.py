@@ -3,7 +3,9 @@
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -110,6 +112,13 @@ class BakedProject:
 
     def sync(self) -> None:
         self.run("uv", "sync", "--quiet")
+
+
+def tool(name: str) -> str:
+    """A command installed in the template's own environment (linters, cruft)."""
+    path = shutil.which(name, path=str(Path(sys.executable).parent))
+    assert path is not None, f"{name} is not installed; run `uv sync`"
+    return path
 
 
 def clean_environ() -> dict[str, str]:

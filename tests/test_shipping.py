@@ -1,27 +1,17 @@
 """Shipping files and code quality, checked with real linters for every combination."""
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import Bake, BakedProject, clean_environ
+from tests.conftest import Bake, BakedProject, clean_environ, tool
 from tests.matrix import RENDER_ROWS, row_id
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
-TOOLS = Path(sys.executable).parent
-
-
-def tool(name: str) -> str:
-    """A linter installed in the template's own environment."""
-    path = shutil.which(name, path=str(TOOLS))
-    assert path is not None, f"{name} is not installed; run `uv sync`"
-    return path
 
 
 def lint(project: BakedProject, *command: str) -> None:
