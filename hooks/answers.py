@@ -30,3 +30,8 @@ def check_answers(answers: Mapping[str, Any]) -> None:
     database = answers.get("database")
     if database not in DATABASES:
         raise InvalidAnswer(f"invalid database {database!r}: choose one of {', '.join(DATABASES)}")
+    if answers.get("kubernetes") and not (database == "postgresql" and answers.get("docker")):
+        raise InvalidAnswer(
+            "invalid kubernetes=yes: the manifests run the Docker image against PostgreSQL; "
+            "answer database=postgresql and docker=yes, or kubernetes=no"
+        )

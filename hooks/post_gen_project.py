@@ -38,6 +38,10 @@ def remove_github_actions(project: Path) -> None:
     shutil.rmtree(project / ".github")
 
 
+def remove_kubernetes_manifests(project: Path) -> None:
+    shutil.rmtree(project / "deploy")
+
+
 def write_dotenv(project: Path) -> None:
     """Copy `.env.example` to `.env` with a secret key no other bake shares."""
     example = (project / ".env.example").read_text(encoding="utf-8")
@@ -68,6 +72,8 @@ def main() -> int:
         remove_docker_files(project)
     if not ANSWERS["github_actions"]:
         remove_github_actions(project)
+    if not ANSWERS["kubernetes"]:
+        remove_kubernetes_manifests(project)
     write_dotenv(project)
     print_next_steps(project)
     return 0

@@ -1,13 +1,15 @@
 """The option combinations the template's tests bake, kept as data.
 
-The render tier bakes every combination; the install tier installs a few named rows that
-between them pair every choice of every option with every choice of every other.
+The render tier bakes every supported combination; the install tier installs a few named
+rows that between them pair every choice of every option with every choice of every other
+(where some supported combination has that pair). Unsupported combinations must be refused.
 """
 
 import itertools
 import json
 from typing import Any
 
+from hooks.answers import InvalidAnswer, check_answers
 from tests.conftest import TEMPLATE
 
 COOKIECUTTER_JSON: dict[str, Any] = json.loads(
@@ -30,16 +32,39 @@ def _choices() -> dict[str, list[Any]]:
 
 CHOICES = _choices()
 
-RENDER_ROWS: list[dict[str, Any]] = [
+
+def is_supported(row: dict[str, Any]) -> bool:
+    defaults = {"project_slug": "fastapi-service", "author_email": "jane@example.com"}
+    try:
+        check_answers({**defaults, **row})
+    except InvalidAnswer:
+        return False
+    return True
+
+
+ALL_ROWS = [
     dict(zip(CHOICES, values, strict=True)) for values in itertools.product(*CHOICES.values())
 ]
+RENDER_ROWS = [row for row in ALL_ROWS if is_supported(row)]
+UNSUPPORTED_ROWS = [row for row in ALL_ROWS if not is_supported(row)]
 
 INSTALL_ROWS: dict[str, dict[str, Any]] = {
-    "postgresql-everything": {"database": "postgresql", "docker": True, "github_actions": True},
-    "postgresql-bare": {"database": "postgresql", "docker": False, "github_actions": False},
-    "sqlite-docker": {"database": "sqlite", "docker": True, "github_actions": False},
-    "sqlite-actions": {"database": "sqlite", "docker": False, "github_actions": True},
-}
+    "postgresql-everything": {
+        "database": "postgresql", "docker": True, "github_actions": True, "kubernetes": True,
+    },
+    "postgresql-kubernetes-no-actions": {
+        "database": "postgresql", "docker": True, "github_actions": False, "kubernetes": True,
+    },
+    "postgresql-bare": {
+        "database": "postgresql", "docker": False, "github_actions": False, "kubernetes": False,
+    },
+    "sqlite-docker": {
+        "database": "sqlite", "docker": True, "github_actions": False, "kubernetes": False,
+    },
+    "sqlite-actions": {
+        "database": "sqlite", "docker": False, "github_actions": True, "kubernetes": False,
+    },
+}  # fmt: skip
 
 
 def row_id(row: dict[str, Any]) -> str:

@@ -22,6 +22,8 @@ COMMON_FILES = {
     "alembic/env.py",
     "alembic/script.py.mako",
     "app/__init__.py",
+    "app/body_limit.py",
+    "app/errors.py",
     "app/main.py",
     "app/config.py",
     "app/database.py",
@@ -39,6 +41,11 @@ COMMON_FILES = {
 POSTGRESQL_FILES = {"tests/postgres_server.py"}
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
 GITHUB_ACTIONS_FILES = {".github/workflows/ci.yml"}
+KUBERNETES_FILES = {
+    f"deploy/kubernetes/{name}.yaml"
+    for name in ("kustomization", "configmap", "deployment", "service", "hpa", "pdb",
+                 "migration-job")
+}  # fmt: skip
 COMMON_FILES |= {".gitattributes"}
 
 COMBINATIONS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
@@ -54,6 +61,8 @@ def expected_files(options: dict[str, Any]) -> set[str]:
         files |= DOCKER_FILES
     if options["github_actions"]:
         files |= GITHUB_ACTIONS_FILES
+    if options["kubernetes"]:
+        files |= KUBERNETES_FILES
     return files
 
 
