@@ -10,7 +10,7 @@ from pathlib import Path
 # Answers arrive as JSON data, never spliced into code.
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 DATABASES = ("postgresql", "sqlite")
-POSTGRESQL_ONLY = ("tests/postgres_server.py",)
+POSTGRESQL_ONLY = ("tests/postgres_server.py", ".squawk.toml", "scripts")
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
 
 
@@ -26,7 +26,11 @@ def select_database_variants(project: Path, database: str) -> None:
 
 def remove_postgresql_only_files(project: Path) -> None:
     for name in POSTGRESQL_ONLY:
-        (project / name).unlink()
+        path = project / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def remove_docker_files(project: Path) -> None:

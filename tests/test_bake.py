@@ -38,7 +38,7 @@ COMMON_FILES = {
     "app/routers/votes.py",
     "tests/databases.py",
 }
-POSTGRESQL_FILES = {"tests/postgres_server.py"}
+POSTGRESQL_FILES = {"tests/postgres_server.py", ".squawk.toml", "scripts/lint_migrations.py"}
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
 GITHUB_ACTIONS_FILES = {".github/workflows/ci.yml"}
 KUBERNETES_FILES = {

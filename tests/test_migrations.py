@@ -304,3 +304,38 @@ def test_sqlite_upgrade_check_downgrade(sqlite_project: BakedProject, tmp_path: 
             r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
     assert tables == {"alembic_version"}
+
+
+# Migration safety lint (PostgreSQL) ------------------------------------------------------
+
+
+def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
+    bake: Bake, new_database: Callable[[], Database]
+) -> None:
+    project = bake(database="postgresql")
+    project.sync()
+    project.use_database(new_database())
+    lint = ("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py")
+    assert project.run(*lint).returncode == 0
+
+    # A required column without a default, and an index built with the table locked.
+    models = project.path / "app" / "models.py"
+    source = models.read_text(encoding="utf-8")
+    assert "    title: Mapped[str] = mapped_column(Text)\n" in source
+    source = source.replace(
+        "    title: Mapped[str] = mapped_column(Text)\n",
+        "    title: Mapped[str] = mapped_column(Text, index=True)\n"
+        "    summary: Mapped[str] = mapped_column(Text)\n",
+    )
+    models.write_text(source, encoding="utf-8")
+    project.alembic("upgrade", "head")
+    project.alembic("revision", "--autogenerate", "-m", "dangerous change")
+    [revision] = [
+        p for p in (project.path / "alembic" / "versions").glob("*.py") if HEAD not in p.name
+    ]
+    revision_id = revision.name.split("_")[4]
+
+    result = project.run(*lint, revision_id, check=False)
+    assert result.returncode != 0
+    assert "adding-required-field" in result.stdout
+    assert "require-concurrent-index-creation" in result.stdout

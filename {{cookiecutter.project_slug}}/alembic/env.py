@@ -21,9 +21,9 @@ target_metadata = Base.metadata
 # Any constant works, as long as every copy of the service uses the same one.
 MIGRATION_LOCK_KEY = 4_218_093_557
 # A migration waiting this long for a table lock gives up rather than queueing all traffic
-# on that table behind it; rerun it when the database is quieter.
-LOCK_TIMEOUT = "5s"
-STATEMENT_TIMEOUT = "5min"
+# on that table behind it; rerun it when the database is quieter. Set for the session, so
+# every migration's transaction runs under them (and the SQL printed by --sql shows them).
+POSTGRESQL_TIMEOUTS = ("SET lock_timeout = '5s'", "SET statement_timeout = '5min'")
 
 
 def compare_sqlite_server_default(
@@ -69,6 +69,9 @@ def run_migrations_offline() -> None:
         dialect_opts={"paramstyle": "named"},
         sqlite=url.get_backend_name() == "sqlite",
     )
+    if url.get_backend_name() == "postgresql":
+        for statement in POSTGRESQL_TIMEOUTS:
+            context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -96,8 +99,9 @@ def take_migration_lock(connection: Connection) -> None:
     take for an outer one it must not commit.
     """
     connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
-    connection.execute(text(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'"))
+    # After the lock: waiting for it is not subject to the lock timeout.
+    for statement in POSTGRESQL_TIMEOUTS:
+        connection.execute(text(statement))
     connection.commit()
 
 
