@@ -1,20 +1,25 @@
 """One database, migrated once per run; each test runs in a transaction rolled back after it."""
 
+import asyncio
+import io
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, pool
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests import databases
 
 PASSWORD = "correct horse battery staple"
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 _resources = ExitStack()
 
 
@@ -37,18 +42,32 @@ def pytest_configure(config: pytest.Config) -> None:
     databases.isolate_tests(engine)
 
 
-def run_alembic(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    """Run the real `alembic` command against `database_url`; fail with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"alembic {' '.join(args)} failed:\n{result.stderr}")
-    return result
+def run_alembic(name: str, *args: str, database_url: str) -> str:
+    """Run an Alembic command (as `alembic <name> <args>`) on `database_url`; return its output.
+
+    In-process, on a connection handed to env.py, which is much faster than a subprocess.
+    """
+    from app.config import Settings
+
+    output = io.StringIO()
+    config = Config(ALEMBIC_INI, stdout=output)
+    # Settings picks the async driver for the URL, as it does for the app.
+    url = Settings(database_url=database_url).sqlalchemy_url
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        getattr(command, name)(config, *args)
+
+    async def connect_and_run() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(run)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(connect_and_run())
+    return output.getvalue()
 
 
 @pytest.fixture
