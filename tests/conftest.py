@@ -191,3 +191,14 @@ def new_database(postgres_server_url: str) -> Iterator[Callable[[], Database]]:
     yield create
     for name in created:
         server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the figures tests recorded with `record_property("figure", ...)` (load, timings):
+    pytest-xdist shows no output of passing tests, but it does pass their properties on."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    figures = [value for r in reports for name, value in r.user_properties if name == "figure"]
+    if figures:
+        terminalreporter.write_sep("-", "figures")
+        for figure in figures:
+            terminalreporter.write_line(str(figure))

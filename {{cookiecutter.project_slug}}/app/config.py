@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     # Argon2 cost: OWASP's recommended minimum; tests lower it to stay fast.
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536  # KiB
+    # Larger request bodies are refused with 413 before they are read into memory.
+    max_request_body_bytes: int = 1024 * 1024
 
     @field_validator("secret_key")
     @classmethod
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     # Connections each process keeps open, and how many more it may open in a burst.
     database_pool_size: int = 10
     database_max_overflow: int = 20
+    # Seconds to wait for a free pooled connection (under load), and for a new one to open
+    # (a database host that does not answer), before the request is answered 503.
+    database_pool_timeout: float = 30
+    database_connect_timeout: float = 5
+    # Set when the app connects through PgBouncer in transaction pooling mode (see README).
+    database_pgbouncer: bool = False
 
     @property
     def sqlalchemy_url(self) -> URL:

@@ -1,0 +1,541 @@
+"""The baked service under load, database faults and hostile input (SPEC §5).
+
+All parts are real: a PostgreSQL server of this module's own (so that it may crash it),
+with the throwaway servers' hostile password; the project's `alembic`; and `uvicorn` on
+loopback, driven over HTTP.
+"""
+
+import asyncio
+import fnmatch
+import itertools
+import json
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import Bake, BakedProject, Database, postgres_server
+from tests.service import Service, serve, signal_group, start_process_group
+
+HEAD = "0b5d1c2e7a41"
+USER_PASSWORD = "correct horse battery staple"
+# The database password, raw and as it appears in a URL: neither may ever be shown.
+DATABASE_SECRETS = (postgres_server.PASSWORD, quote(postgres_server.PASSWORD, safe=""))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    """A PostgreSQL server for this module alone: the fault test crashes and restarts it."""
+    if postgres_server.find_bindir() is None:
+        pytest.fail(postgres_server.HOW_TO_PROVIDE)
+    with postgres_server.restartable_server(crash_safe=True) as server:
+        yield server
+
+
+def create_database(server: Any) -> Database:
+    name = f"reliability_{uuid.uuid4().hex[:12]}"
+    Database(server.url).psql(f'CREATE DATABASE "{name}"')
+    return Database(urlsplit(server.url)._replace(path=f"/{name}").geturl())
+
+
+@pytest.fixture(scope="module")
+def project(bake_shared: Bake, server: Any) -> BakedProject:
+    project = bake_shared(database="postgresql")
+    project.sync()
+    project.use_database(create_database(server))
+    project.alembic("upgrade", "head")
+    return project
+
+
+@pytest.fixture(scope="module")
+def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with serve(project, tmp_path_factory.mktemp("uvicorn") / "uvicorn.log") as service:
+        yield service
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    headers: dict[str, str]
+
+
+def sign_up(base_url: str, email: str) -> Account:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        created = client.post("/users/", json={"email": email, "password": USER_PASSWORD})
+        assert created.status_code == 201, created.text
+        login = client.post("/login", data={"username": email, "password": USER_PASSWORD})
+        assert login.status_code == 200, login.text
+    return Account(email, {"Authorization": f"Bearer {login.json()['access_token']}"})
+
+
+@pytest.fixture(scope="module")
+def accounts(service: Service) -> list[Account]:
+    return [sign_up(service.base_url, f"user{n}@example.com") for n in range(8)]
+
+
+def assert_clean(log: str) -> None:
+    """No tracebacks, no errors and no database password in (a stretch of) the server log."""
+    for sign in ("Traceback", "ERROR", *DATABASE_SECRETS):
+        assert sign not in log, f"{sign!r} in the server log:\n{log[-5000:]}"
+
+
+# Load ------------------------------------------------------------------------------------
+
+LOAD_CLIENTS = 64
+LOAD_SECONDS = 30
+
+
+@dataclass
+class Load:
+    """What the load run got back: answers per operation, and anything that was not one."""
+
+    answered: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        total = sum(self.answered.values())
+        percentiles = statistics.quantiles(self.latencies, n=100)
+        return (
+            f"{LOAD_CLIENTS} clients, {total} requests in {self.seconds:.1f} s "
+            f"({total / self.seconds:.0f}/s), p50 {percentiles[49] * 1000:.0f} ms, "
+            f"p99 {percentiles[98] * 1000:.0f} ms, max {max(self.latencies) * 1000:.0f} ms: "
+            f"{dict(self.answered)}; "
+            f"{len(self.failures)} failed"
+        )
+
+
+def connection(base_url: str, timeout: float) -> httpx.AsyncClient:
+    """A client of its own: one keep-alive connection, used back to back, never left idle
+    long enough to race the server closing it."""
+    limits = httpx.Limits(max_connections=1)
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits)
+
+
+def next_request(
+    rng: random.Random, number: int, post_ids: list[int]
+) -> tuple[str, dict[str, Any], set[int]]:
+    """One client's next request, mostly reads: its name, httpx arguments, and good answers."""
+    operation = rng.choices(["list", "get", "create", "vote"], [35, 35, 15, 15])[0]
+    if operation == "list":
+        return operation, {"method": "GET", "url": "/posts/?limit=10"}, {200}
+    if operation == "get":
+        return operation, {"method": "GET", "url": f"/posts/{rng.choice(post_ids)}"}, {200}
+    if operation == "create":
+        body = {"title": f"load {number}", "content": "written under load"}
+        return operation, {"method": "POST", "url": "/posts/", "json": body}, {201}
+    direction = rng.choice([0, 1])
+    body = {"post_id": rng.choice(post_ids), "dir": direction}
+    # Voting twice is a conflict; taking back a vote never given is a 404.
+    expected = {201, 409} if direction else {201, 404}
+    return operation, {"method": "POST", "url": "/vote/", "json": body}, expected
+
+
+async def drive_load(base_url: str, accounts: list[Account]) -> Load:
+    load = Load()
+    post_ids: list[int] = []
+    async with connection(base_url, 30) as client:
+        for account in accounts:
+            body = {"title": "seed", "content": "a post to read and vote on"}
+            response = await client.post("/posts/", json=body, headers=account.headers)
+            assert response.status_code == 201, response.text
+            post_ids.append(response.json()["id"])
+
+    async def one_client(number: int, deadline: float) -> None:
+        rng = random.Random(number)
+        headers = accounts[number % len(accounts)].headers
+        async with connection(base_url, 30) as client:
+            while time.monotonic() < deadline:
+                operation, request, expected = next_request(rng, number, post_ids)
+                sent = time.monotonic()
+                try:
+                    response = await client.request(**request, headers=headers)
+                except httpx.HTTPError as error:
+                    load.failures.append(f"{operation}: {error!r}")
+                    continue
+                load.latencies.append(time.monotonic() - sent)
+                load.answered[operation] += 1
+                if response.status_code not in expected:
+                    load.failures.append(f"{operation}: {response.status_code} {response.text}")
+                elif operation == "create":
+                    post_ids.append(response.json()["id"])
+
+    started = time.monotonic()
+    clients = (one_client(n, started + LOAD_SECONDS) for n in range(LOAD_CLIENTS))
+    await asyncio.gather(*clients)
+    load.seconds = time.monotonic() - started
+    return load
+
+
+def test_sixty_four_clients_for_thirty_seconds_get_no_errors(
+    service: Service, accounts: list[Account], record_property: Callable[[str, object], None]
+) -> None:
+    log_start = len(service.log())
+    load = asyncio.run(drive_load(service.base_url, accounts))
+    record_property("figure", f"load: {load.summary()}")
+    assert not load.failures, f"{load.summary()}\n" + "\n".join(load.failures[:20])
+    assert sum(load.answered.values()) > LOAD_CLIENTS
+    # A pool timeout would have been a 503 above, and is logged as a warning.
+    log = service.log()[log_start:]
+    assert "unavailable" not in log
+    assert_clean(log)
+
+
+# Database faults -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    phase: str  # the database's state when the request was sent
+    what: str
+    status: int | None  # None: no answer at all
+    seconds: float
+    body: str
+    retry_after: str | None
+
+
+@dataclass
+class Outage:
+    """Requests sent before, during and after a database crash, and the posts acknowledged."""
+
+    phase: str = "up"
+    answers: list[Answer] = field(default_factory=list)
+    acknowledged: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = Counter(f"{a.phase} {a.status}" for a in self.answers)
+        slowest = max((a.seconds for a in self.answers if a.phase == "down"), default=0)
+        answers = ", ".join(f"{key}: {count}" for key, count in sorted(counts.items()))
+        return f"{answers}; slowest answer while down {slowest * 1000:.0f} ms"
+
+
+async def ride_out_a_crash(base_url: str, account: Account, server: Any) -> Outage:
+    """Keep writing and reading while PostgreSQL crashes (immediate stop) and comes back."""
+    outage = Outage()
+    done = asyncio.Event()
+
+    async def ask(
+        client: httpx.AsyncClient, what: str, method: str, url: str, **kwargs: Any
+    ) -> httpx.Response | None:
+        phase, started = outage.phase, time.monotonic()
+        try:
+            response = await client.request(method, url, headers=account.headers, **kwargs)
+        except httpx.HTTPError as error:
+            outage.answers.append(Answer(phase, what, None, 0, repr(error), None))
+            return None
+        seconds = time.monotonic() - started
+        retry_after = response.headers.get("Retry-After")
+        answer = Answer(phase, what, response.status_code, seconds, response.text, retry_after)
+        outage.answers.append(answer)
+        return response
+
+    async def writer(number: int) -> None:
+        # No pause between posts, so that some are in flight when the database goes.
+        async with connection(base_url, 10) as client:
+            for n in itertools.count():
+                if done.is_set():
+                    return
+                body = {"title": f"crash {number}.{n}", "content": "must survive"}
+                response = await ask(client, "create post", "POST", "/posts/", json=body)
+                if response is not None and response.status_code == 201:
+                    outage.acknowledged.append(response.json()["id"])
+
+    async def reader() -> None:
+        async with connection(base_url, 10) as client:
+            while not done.is_set():
+                await ask(client, "health", "GET", "/health")
+                await ask(client, "list posts", "GET", "/posts/")
+                await ask(client, "me", "GET", "/users/me")
+                await asyncio.sleep(0.05)
+
+    tasks = [asyncio.create_task(writer(n)) for n in range(12)]
+    tasks.append(asyncio.create_task(reader()))
+    await asyncio.sleep(1.5)
+    await asyncio.to_thread(server.stop, "immediate")
+    outage.phase = "down"
+    await asyncio.sleep(2)
+    outage.phase = "restarting"
+    await asyncio.to_thread(server.start)
+    async with connection(base_url, 10) as client:
+        deadline = time.monotonic() + 30
+        while (await client.get("/health")).status_code != 200:
+            assert time.monotonic() < deadline, "the service did not recover within 30 s"
+            await asyncio.sleep(0.1)
+    outage.phase = "recovered"
+    await asyncio.sleep(1.5)
+    done.set()
+    await asyncio.gather(*tasks)
+    return outage
+
+
+def test_a_database_crash_gives_fast_503s_and_loses_no_acknowledged_post(
+    service: Service,
+    project: BakedProject,
+    server: Any,
+    accounts: list[Account],
+    record_property: Callable[[str, object], None],
+) -> None:
+    log_start = len(service.log())
+    outage = asyncio.run(ride_out_a_crash(service.base_url, accounts[0], server))
+    record_property("figure", f"database crash: {outage.summary()}")
+    answers = outage.answers
+
+    unanswered = [a for a in answers if a.status is None]
+    assert not unanswered, f"requests that got no answer: {unanswered[:5]}"
+    assert {a.status for a in answers} <= {200, 201, 503}, outage.summary()
+    down = [a for a in answers if a.phase == "down"]
+    assert {a.what for a in down} == {"health", "list posts", "me", "create post"}
+    assert {a.status for a in down} == {503}
+    # /health within a second (the spec's bound); API calls at once, never near a timeout.
+    slow = [a for a in down if a.seconds >= (1 if a.what == "health" else 5)]
+    assert not slow, f"503s that were slow to come: {slow[:5]}"
+    for answer in (a for a in answers if a.status == 503):
+        body = json.loads(answer.body)  # JSON, not a traceback page
+        if answer.what == "health":
+            assert body == {"status": "unavailable", "database": "unreachable"}
+        else:
+            assert isinstance(body["detail"], str)
+            assert answer.retry_after is not None
+    for answer in answers:
+        assert not any(secret in answer.body for secret in DATABASE_SECRETS)
+
+    # Recovered by itself: once /health is back, everything succeeds again.
+    recovered = [a for a in answers if a.phase == "recovered"]
+    assert recovered
+    assert {a.status for a in recovered} <= {200, 201}, outage.summary()
+    # Every post acknowledged with 201, before the crash or after, is still there.
+    assert any(a.phase == "up" and a.status == 201 for a in answers)
+    database = project.database
+    assert database is not None
+    ids = ",".join(map(str, outage.acknowledged))
+    stored = database.psql(f"SELECT count(*) FROM posts WHERE id IN ({ids})")
+    assert int(stored) == len(set(outage.acknowledged))
+
+    log = service.log()[log_start:]
+    assert "database unavailable" in log  # the 503s were logged, as one line each
+    assert_clean(log)
+
+
+def test_rejected_database_credentials_give_503s_that_do_not_show_them(
+    project: BakedProject, server: Any, tmp_path: Path
+) -> None:
+    wrong = f"{postgres_server.PASSWORD}-rotated"
+    with serve(project, tmp_path / "uvicorn.log", env={"DATABASE_PASSWORD": wrong}) as service:
+        with httpx.Client(base_url=service.base_url, timeout=10) as client:
+            health = client.get("/health")
+            created = client.post("/users/", json={"email": "a@example.com", "password": "x" * 8})
+        log = service.log()
+    assert health.status_code == 503
+    assert created.status_code == 503
+    assert created.json()["detail"]
+    for text in (health.text, created.text, log):
+        for secret in (wrong, quote(wrong, safe=""), *DATABASE_SECRETS):
+            assert secret not in text
+    assert "Traceback" not in log
+
+
+# Hostile input ---------------------------------------------------------------------------
+
+
+def test_fuzzing_the_openapi_schema_finds_no_server_error(
+    service: Service, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    log_start = len(service.log())
+    account = sign_up(service.base_url, "fuzz@example.com")
+    schemathesis = Path(sys.executable).with_name("st")
+    result = subprocess.run(
+        [str(schemathesis), "run", f"{service.base_url}/openapi.json",
+         "--header", f"Authorization: {account.headers['Authorization']}",
+         "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
+         "--max-examples", "25", "--request-timeout", "10"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    record_property("figure", "schemathesis: " + result.stdout.strip().splitlines()[-1])
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert_clean(service.log()[log_start:])
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    service: Service, accounts: list[Account]
+) -> None:
+    # Declare a 1 GiB body and send none of it: only a server that refuses without reading
+    # the body answers at all.
+    address = urlsplit(service.base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /posts/ HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1073741824\r\n\r\n"
+        )
+        status_line = connection.makefile("rb").readline()
+    assert status_line.startswith(b"HTTP/1.1 413 "), status_line
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked, counted as it comes
+        for _ in range(17):
+            yield b"x" * 65536
+
+    headers = accounts[0].headers
+    with httpx.Client(base_url=service.base_url, timeout=30) as client:
+        json_headers = {**headers, "Content-Type": "application/json"}
+        assert client.post("/posts/", content=chunks(), headers=json_headers).status_code == 413
+        form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        assert client.post("/login", content=chunks(), headers=form_headers).status_code == 413
+        # The largest post the API accepts fits well within the limit.
+        biggest = {"title": "t" * 300, "content": "é" * 100_000}
+        assert client.post("/posts/", json=biggest, headers=headers).status_code == 201
+
+
+def test_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(
+    service: Service, accounts: list[Account], record_property: Callable[[str, object], None]
+) -> None:
+    """Timing must not tell which emails have accounts (the hash is checked against a dummy).
+
+    Compares the two against each other, never against a clock: only their ratio counts.
+    """
+    forms = {
+        "wrong password": {"username": accounts[0].email, "password": "not the password"},
+        "unknown email": {"username": "nobody@example.com", "password": "not the password"},
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in forms}
+    with httpx.Client(base_url=service.base_url, timeout=30) as client:
+        for _ in range(7):
+            for name, form in forms.items():  # interleaved, so drift hits both alike
+                started = time.perf_counter()
+                response = client.post("/login", data=form)
+                seconds[name].append(time.perf_counter() - started)
+                assert response.status_code == 401
+    wrong, unknown = (statistics.median(seconds[name]) for name in forms)
+    figure = f"login: wrong password {wrong * 1000:.0f} ms, unknown email {unknown * 1000:.0f} ms"
+    record_property("figure", figure)
+    assert 1 / 5 < wrong / unknown < 5
+
+
+# Migrations under faults -----------------------------------------------------------------
+
+NEXT_REVISION = "5e7c0a1d2b93"
+ADD_TAGS = f'''"""Add tags, and a summary to posts."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{NEXT_REVISION}"
+down_revision = "{HEAD}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "tags",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("name", sa.Text(), nullable=False),
+    )
+    op.add_column("posts", sa.Column("summary", sa.Text()))
+
+
+def downgrade() -> None:
+    op.drop_column("posts", "summary")
+    op.drop_table("tags")
+'''
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def schema_state(db: Database) -> str:
+    return db.psql(
+        "SELECT (SELECT string_agg(version_num, ',') FROM alembic_version)"
+        " || ' tags=' || (to_regclass('public.tags') IS NOT NULL)"
+        " || ' summary=' || EXISTS (SELECT FROM information_schema.columns"
+        "   WHERE table_name = 'posts' AND column_name = 'summary')"
+    )
+
+
+@contextmanager
+def holding_a_read_lock_on_posts(db: Database) -> Iterator[None]:
+    """A transaction that has read `posts`, as a long report would, until the block ends."""
+    holder = subprocess.Popen(
+        ["psql", db.url, "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert holder.stdin is not None
+    try:
+        holder.stdin.write("BEGIN; LOCK TABLE posts IN ACCESS SHARE MODE;\n")
+        holder.stdin.flush()
+        granted = "SELECT count(*) FROM pg_locks WHERE relation = 'posts'::regclass AND granted"
+        wait_until(lambda: db.psql(granted) == "1", 30, "the read lock")
+        yield
+    finally:
+        holder.stdin.close()  # psql exits, and its transaction ends
+        holder.wait(timeout=10)
+
+
+def test_a_migration_killed_midway_leaves_the_previous_revision(bake: Bake, server: Any) -> None:
+    project = bake(database="postgresql")  # its own project: it gains a revision
+    project.sync()
+    db = create_database(server)
+    project.use_database(db)
+    project.alembic("upgrade", "head")
+    versions = project.path / "alembic" / "versions"
+    (versions / f"2026_11_27_0900_{NEXT_REVISION}_add_tags.py").write_text(ADD_TAGS, "utf-8")
+
+    # A long read of posts: the revision creates `tags`, then its ADD COLUMN waits for posts.
+    with holding_a_read_lock_on_posts(db):
+        upgrade = start_process_group(
+            ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
+            project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'posts'::regclass"
+            wait_until(lambda: db.psql(f"{waiting} AND NOT granted") == "1", 30, "a waiting ALTER")
+        finally:
+            signal_group(upgrade, signal.SIGKILL)
+        _, stderr = upgrade.communicate(timeout=10)
+        assert upgrade.returncode == -signal.SIGKILL
+        assert f"Running upgrade {HEAD} -> {NEXT_REVISION}" in stderr
+        assert schema_state(db) == f"{HEAD} tags=false summary=false"
+    # The killed migration's session goes once it notices its client is gone.
+    others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    wait_until(lambda: db.psql(f"{others} AND pid <> pg_backend_pid()") == "0", 30, "cleanup")
+    assert schema_state(db) == f"{HEAD} tags=false summary=false"
+
+    project.alembic("upgrade", "head")
+    assert schema_state(db) == f"{NEXT_REVISION} tags=true summary=true"
+
+
+# Secrets ---------------------------------------------------------------------------------
+
+
+def dockerignored(patterns: list[str], path: str) -> bool:
+    """Whether Docker leaves `path` out of the build context: the last matching pattern wins."""
+    excluded = False
+    for pattern in patterns:
+        if fnmatch.fnmatch(path, pattern.removeprefix("!").rstrip("/")):
+            excluded = not pattern.startswith("!")
+    return excluded
+
+
+def test_dotenv_stays_out_of_the_docker_build_context(bake: Bake) -> None:
+    project = bake(docker=True)
+    lines = (line.strip() for line in project.read(".dockerignore").splitlines())
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    for secret_file in (".env", ".env.local", ".env.production"):
+        assert dockerignored(patterns, secret_file), secret_file

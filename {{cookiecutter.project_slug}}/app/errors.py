@@ -1,0 +1,75 @@
+"""Answers for failures no route handles itself: JSON with a fitting status, never a traceback.
+
+- The database is down, restarting or out of connections: 503 with `Retry-After`, so
+  clients and load balancers try again instead of waiting on a hung request.
+- A value the database cannot store (an integer beyond 64 bits, a NUL character, a lone
+  surrogate): 422, as for any other invalid input.
+"""
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+# SQLSTATE classes for "not now": connection exception (08), credentials refused (28, as
+# when a password was rotated), insufficient resources (53, e.g. too many connections),
+# operator intervention (57: shutting down, starting up).
+UNAVAILABLE_SQLSTATE_CLASSES = {"08", "28", "53", "57"}
+# SQLSTATE class 22, data exception; asyncpg reports values it cannot encode the same way.
+DATA_EXCEPTION_SQLSTATE_CLASS = "22"
+UNSTORABLE_VALUE = (
+    "A value cannot be stored: whole numbers must fit in 64 bits, and text may not "
+    "contain NUL characters or unpaired surrogates"
+)
+
+
+def register(app: FastAPI) -> None:
+    """Install the handlers on `app`."""
+    # Connecting raises OSError (refused, unreachable, TimeoutError) without SQLAlchemy's wrapper.
+    for unavailable in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(unavailable, database_error)
+    # SQLite's driver refuses such values with these instead of a database error.
+    for unstorable in (OverflowError, UnicodeEncodeError):
+        app.add_exception_handler(unstorable, unstorable_value)
+
+
+def _sqlstate(error: DBAPIError) -> str:
+    return str(getattr(error.orig, "sqlstate", None) or "")
+
+
+def database_unavailable(error: Exception) -> bool:
+    """Whether `error` means the database cannot be reached now, rather than a bug."""
+    if isinstance(error, DBAPIError):
+        return (
+            error.connection_invalidated
+            or isinstance(error, OperationalError)
+            or _sqlstate(error)[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+        )
+    return isinstance(error, PoolTimeoutError | OSError)
+
+
+async def database_error(request: Request, error: Exception) -> JSONResponse:
+    if database_unavailable(error):
+        # The driver's own message only: SQLAlchemy's would add the statement's parameters.
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        logger.warning("database unavailable: %s: %s", type(cause).__name__, cause)
+        return JSONResponse(
+            {"detail": "The database is unavailable; try again shortly"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(error, DBAPIError) and _sqlstate(error)[:2] == DATA_EXCEPTION_SQLSTATE_CLASS:
+        return await unstorable_value(request, error)
+    raise error  # a bug: let it be a logged 500
+
+
+async def unstorable_value(_request: Request, _error: Exception) -> JSONResponse:
+    # Shaped like FastAPI's own validation errors, which is what the OpenAPI schema promises.
+    # (A number, not Starlette's constant: its name changed between versions.)
+    detail = [{"type": "value_error", "loc": [], "msg": UNSTORABLE_VALUE}]
+    return JSONResponse({"detail": detail}, status_code=422)
