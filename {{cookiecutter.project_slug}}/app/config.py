@@ -37,8 +37,11 @@ class Settings(BaseSettings):
     database_name: str = "{{ cookiecutter.project_slug | replace('-', '_') }}"
     # Hosted platforms hand out a single URL; when set it wins over the parts above.
     database_url: SecretStr | None = None
-    # Connections each process keeps open, and how many more it may open in a burst.
-    database_pool_size: int = 10
+    # Connections each process keeps open, and how many more it may open in a burst. Size
+    # the pool for the requests a process serves at once: requests waiting for a connection
+    # are not served in order, so under a starved pool the unlucky ones wait seconds. Keep
+    # processes x (pool size + overflow) under PostgreSQL's max_connections (100 by default).
+    database_pool_size: int = 20
     database_max_overflow: int = 20
     # Seconds to wait for a free pooled connection (under load), and for a new one to open
     # (a database host that does not answer), before the request is answered 503.

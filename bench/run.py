@@ -1,0 +1,287 @@
+"""Benchmark the generated service against a hand-written baseline; see bench/README.md.
+
+    uv run python bench/run.py [--seconds 10] [--rounds 1] [--profile] [--skip-tests]
+
+Bakes the default project into a temporary directory, installs it as the Docker image does,
+migrates and seeds a throwaway PostgreSQL, serves the app and bench/baseline.py with uvicorn
+(one worker each, loopback), drives both with wrk, runs the project's own test suite, prints
+a Markdown report and writes bench/results/latest.json. Everything it starts, it stops.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import sys
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import profiling
+import report
+from load import Endpoint, drive, ensure_wrk
+from processes import BenchError, Server, environment, free_port, serve
+from project import (
+    BENCH,
+    REPO,
+    Database,
+    Project,
+    bake_and_install,
+    describe_template,
+    find_psql,
+    load_postgres_server,
+    run_tests,
+    seed,
+)
+
+USER_EMAIL, USER_PASSWORD = "bench@example.com", "bench-password-1"  # user 1 of seed.sql
+POST_ID = 9500  # one of the newest posts, with about 25 votes
+POST_BODY = json.dumps({"title": "Benchmarking the service", "content": "Lorem ipsum. " * 20})
+ENDPOINTS = [
+    Endpoint("GET", "/users/me", target_ratio=0.5),
+    Endpoint("GET", f"/posts/{POST_ID}", target_ratio=0.5),
+    Endpoint("GET", "/posts/?limit=10", target_ratio=0.35),
+    Endpoint("POST", "/posts/", target_ratio=0.35, body=POST_BODY),
+]
+# The same server for both: uvicorn[standard]'s uvloop and httptools, one worker, no access log.
+UVICORN = [
+    *("-m", "uvicorn", "--host", "127.0.0.1", "--loop", "uvloop", "--http", "httptools"),
+    *("--no-access-log", "--log-level", "warning"),
+]
+PACKAGES = ["fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "uvloop"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured run before each")
+    parser.add_argument("--rounds", type=int, default=1, help="app/baseline runs per endpoint")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument("--profile", action="store_true", help="also profile the app (py-spy)")
+    parser.add_argument("--skip-tests", action="store_true", help="skip the generated suite")
+    parser.add_argument(
+        "--template", type=Path, default=REPO, help="template to bake (default: this checkout)"
+    )
+    parser.add_argument("--results", type=Path, default=BENCH / "results", help="JSON directory")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # A SIGTERM unwinds like Ctrl-C, so servers are stopped and temporary files removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        print(benchmark(parse_args(argv)))
+    except (BenchError, OSError) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def benchmark(args: argparse.Namespace) -> str:
+    """Run every step; return the Markdown report."""
+    wrk = ensure_wrk()
+    postgres_server = load_postgres_server()
+    results: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "template": describe_template(args.template),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "load_average_at_start": os.getloadavg(),
+        "load": {
+            "tool": "wrk",
+            "threads": args.threads,
+            "connections": args.connections,
+            "seconds": args.seconds,
+            "warmup_seconds": args.warmup,
+            "rounds": args.rounds,
+        },
+    }
+    with ExitStack() as cleanup:
+        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        admin_url = cleanup.enter_context(postgres_server.throwaway_server())
+        admin = Database(find_psql(postgres_server), admin_url)
+
+        progress("baking and installing the default project")
+        (workdir / "baked").mkdir()
+        project = bake_and_install(args.template, workdir / "baked")
+        results["versions"] = project.versions(*PACKAGES)
+        database = admin.create("bench")
+        server_env = environment(DATABASE_URL=database.url, SECRET_KEY=project.secret_key())
+        migrate_seconds = project.migrate(server_env)
+        progress("seeding")
+        seed_seconds, counts = seed(project, database, USER_PASSWORD)
+        results["data"] = counts
+        results["timings"] = {
+            "bake_s": round(project.bake_seconds, 3),
+            "install_s": round(project.install_seconds, 2),
+            "migrate_s": round(migrate_seconds, 3),
+            "seed_s": round(seed_seconds, 3),
+        }
+
+        def reset() -> None:
+            """Drop the posts the benchmark created, so every run sees the seeded data."""
+            last_id = counts["last_post_id"]
+            database.sql(f"DELETE FROM posts WHERE id > {last_id}", "VACUUM ANALYZE posts")
+
+        args.results.mkdir(parents=True, exist_ok=True)  # server logs go there too
+        with servers(project, server_env, args.results) as (app, baseline):
+            token = log_in(app)
+            check_same_answers(app, baseline, token)
+            reset()
+            endpoints = load_runs(args, wrk, app, baseline, token, reset)
+            results["load"]["endpoints"] = [result.as_dict() for result in endpoints]
+            if args.profile:
+                results["profiles"] = profile_app(args, wrk, app, token, reset)
+
+        results["tests"] = None
+        if not args.skip_tests:
+            progress("running the generated project's test suite")
+            results["tests"] = run_tests(project, admin.create("tests"))
+    results["load_average_at_end"] = os.getloadavg()
+
+    text = report.markdown(results, endpoints)
+    for profile in results.get("profiles", {}).values():
+        text += "\n\n" + profile["markdown"]
+    path = report.write_json(results, args.results)
+    return f"{text}\n\nResults: {path}"
+
+
+@contextmanager
+def servers(project: Project, env: dict[str, str], logs: Path) -> Iterator[tuple[Server, Server]]:
+    """The app and the baseline, each under uvicorn with one worker, on loopback."""
+    app_port, baseline_port = free_port(), free_port()
+    app_command: list[str | Path] = [
+        project.python,
+        *UVICORN,
+        "--port",
+        str(app_port),
+        "app.main:app",
+    ]
+    baseline_command: list[str | Path] = [project.python, *UVICORN, "--port", str(baseline_port),
+                        "--app-dir", BENCH, "baseline:app"]  # fmt: skip
+    baseline_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}  # leave no __pycache__ in bench/
+    with (
+        serve("app", app_command, port=app_port, cwd=project.path, env=env,
+              log=logs / "app.log") as app,
+        serve("baseline", baseline_command, port=baseline_port, cwd=project.path,
+              env=baseline_env, log=logs / "baseline.log") as baseline,
+    ):  # fmt: skip
+        yield app, baseline
+
+
+def load_runs(
+    args: argparse.Namespace,
+    wrk: str,
+    app: Server,
+    baseline: Server,
+    token: str,
+    reset: Callable[[], None],
+) -> list[report.EndpointResults]:
+    """Warm each server up on each endpoint, then alternate app and baseline runs."""
+    options = {"threads": args.threads, "connections": args.connections}
+    for endpoint in ENDPOINTS:
+        for server in (app, baseline):
+            drive(wrk, server, endpoint, token, seconds=args.warmup, **options)
+    reset()
+    results = [report.EndpointResults(endpoint) for endpoint in ENDPOINTS]
+    for round_number in range(args.rounds):
+        for result in results:
+            # Alternate who goes first, so drift in the machine's load favours neither.
+            order = (app, baseline) if round_number % 2 == 0 else (baseline, app)
+            for server in order:
+                progress(f"round {round_number + 1}: {result.endpoint.name} on {server.name}")
+                measured = drive(
+                    wrk, server, result.endpoint, token, seconds=args.seconds, **options
+                )
+                (result.app if server is app else result.baseline).append(measured)
+                if result.endpoint.method == "POST":
+                    reset()
+    return results
+
+
+def profile_app(
+    args: argparse.Namespace, wrk: str, app: Server, token: str, reset: Callable[[], None]
+) -> dict[str, Any]:
+    """Sample the app with py-spy under the same load, endpoint by endpoint."""
+    profiles = {}
+    for endpoint in ENDPOINTS:
+        progress(f"profiling the app on {endpoint.name}")
+        slug = re.sub(r"[^a-z0-9]+", "-", endpoint.name.lower()).strip("-")
+
+        def load(endpoint: Endpoint = endpoint) -> None:
+            drive(wrk, app, endpoint, token, seconds=args.seconds,
+                  threads=args.threads, connections=args.connections)  # fmt: skip
+
+        profile = profiling.record(app, args.results / f"profile-{slug}.txt", load, args.seconds)
+        profiles[endpoint.name] = profile.as_dict()
+        profiles[endpoint.name]["markdown"] = profiling.markdown(endpoint.name, profile)
+        if endpoint.method == "POST":
+            reset()
+    return profiles
+
+
+def request(
+    server: Server,
+    method: str,
+    path: str,
+    *,
+    token: str = "",
+    body: bytes | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    """One request; the status and the decoded JSON (or the text of an error)."""
+    headers = {"Content-Type": content_type} if body is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    call = urllib.request.Request(server.url + path, body, headers, method=method)
+    try:
+        with urllib.request.urlopen(call, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def log_in(app: Server) -> str:
+    """A bearer token from the app's own login, which the baseline accepts too."""
+    form = urllib.parse.urlencode({"username": USER_EMAIL, "password": USER_PASSWORD}).encode()
+    status, answer = request(
+        app, "POST", "/login", body=form, content_type="application/x-www-form-urlencoded"
+    )
+    if status != 200:
+        raise BenchError(f"logging in to the app answered {status}: {answer}")
+    token: str = answer["access_token"]
+    return token
+
+
+def check_same_answers(app: Server, baseline: Server, token: str) -> None:
+    """Both servers answer every endpoint with the expected status and the same JSON."""
+    for endpoint in ENDPOINTS:
+        body = endpoint.body.encode() or None
+        answers = [request(s, endpoint.method, endpoint.path, token=token, body=body)
+                   for s in (app, baseline)]  # fmt: skip
+        if endpoint.method == "POST":  # two new rows: their ids and times differ
+            answers = [(status, {**answer, "id": 0, "created_at": ""})
+                       if isinstance(answer, dict) else (status, answer)
+                       for status, answer in answers]  # fmt: skip
+        expected = 201 if endpoint.method == "POST" else 200
+        if answers[0] != answers[1] or answers[0][0] != expected:
+            raise BenchError(
+                f"{endpoint.name}: app and baseline answer differently (want {expected}):\n"
+                f"app:      {str(answers[0])[:1500]}\nbaseline: {str(answers[1])[:1500]}"
+            )
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
