@@ -106,6 +106,27 @@ async def client(session: AsyncSession) -> AsyncIterator[AsyncClient]:
     app.dependency_overrides.clear()
 
 
+@pytest.fixture
+async def client_without_database() -> AsyncIterator[AsyncClient]:
+    """An HTTP client for the app while its database is down (nothing listens there)."""
+    from app.database import get_session
+    from app.main import app
+
+    engine = create_async_engine(databases.UNREACHABLE_URL)
+
+    async def unreachable_session() -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(engine) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = unreachable_session
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+            yield client
+    finally:
+        app.dependency_overrides.clear()
+        await engine.dispose()
+
+
 @dataclass(frozen=True)
 class Account:
     """A signed-up user and the headers that authenticate as them."""

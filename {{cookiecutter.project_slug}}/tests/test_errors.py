@@ -2,11 +2,9 @@
 
 from collections.abc import AsyncIterator
 
-from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from httpx import AsyncClient
 
 from app.config import settings
-from tests import databases
 from tests.conftest import Account
 
 BEYOND_BIGINT = 2**64
@@ -57,23 +55,10 @@ async def test_a_chunked_body_over_the_limit_is_refused(client: AsyncClient) -> 
     assert response.status_code == 413
 
 
-async def test_api_calls_answer_503_when_the_database_is_down() -> None:
-    from app.database import get_session
-    from app.main import app
-
-    engine = create_async_engine(databases.UNREACHABLE_URL)
-
-    async def unreachable_session() -> AsyncIterator[AsyncSession]:
-        async with AsyncSession(engine) as session:
-            yield session
-
-    app.dependency_overrides[get_session] = unreachable_session
-    try:
-        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
-            response = await client.get("/users/1")
-    finally:
-        app.dependency_overrides.clear()
-        await engine.dispose()
+async def test_api_calls_answer_503_when_the_database_is_down(
+    client_without_database: AsyncClient,
+) -> None:
+    response = await client_without_database.get("/users/1")
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.json() == {"detail": "The database is unavailable; try again shortly"}
