@@ -4,10 +4,18 @@ Response models declare plain types (`str`, not `EmailStr`) for what the databas
 guarantees, so answers are not re-validated on the way out.
 """
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands back its UTC timestamps without a zone; answers always carry one.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class UserCreate(BaseModel):
@@ -20,7 +28,7 @@ class UserOut(BaseModel):
 
     id: int
     email: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class Token(BaseModel):
@@ -41,7 +49,7 @@ class PostOut(BaseModel):
     title: str
     content: str
     published: bool
-    created_at: datetime
+    created_at: UtcDateTime
     owner_id: int
     owner: UserOut
     votes: int

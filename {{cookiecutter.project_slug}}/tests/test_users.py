@@ -1,5 +1,7 @@
 """POST /users/, GET /users/{id}, GET /users/me."""
 
+from datetime import datetime
+
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,3 +76,9 @@ async def test_me_without_a_token_is_unauthorized(client: AsyncClient) -> None:
     response = await client.get("/users/me")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_timestamps_carry_a_time_zone(client: AsyncClient, alice: Account) -> None:
+    response = await client.get(f"/users/{alice.id}")
+    created_at = datetime.fromisoformat(response.json()["created_at"])
+    assert created_at.utcoffset() is not None
