@@ -1,7 +1,6 @@
 """Running, timing, serving and stopping the programs the benchmark needs."""
 
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -48,13 +47,6 @@ def timed(
     start = time.perf_counter()
     output = run(command, cwd=cwd, env=env)
     return time.perf_counter() - start, output
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

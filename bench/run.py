@@ -28,7 +28,7 @@ from typing import Any
 import profiling
 import report
 from load import Endpoint, drive, ensure_wrk
-from processes import BenchError, Server, environment, free_port, serve
+from processes import BenchError, Server, environment, serve
 from project import (
     BENCH,
     REPO,
@@ -132,7 +132,8 @@ def benchmark(args: argparse.Namespace) -> str:
             database.sql(f"DELETE FROM posts WHERE id > {last_id}", "VACUUM ANALYZE posts")
 
         args.results.mkdir(parents=True, exist_ok=True)  # server logs go there too
-        with servers(project, server_env, args.results) as (app, baseline):
+        ports = (postgres_server.free_port(), postgres_server.free_port())
+        with servers(project, server_env, args.results, ports) as (app, baseline):
             token = log_in(app)
             check_same_answers(app, baseline, token)
             reset()
@@ -155,9 +156,11 @@ def benchmark(args: argparse.Namespace) -> str:
 
 
 @contextmanager
-def servers(project: Project, env: dict[str, str], logs: Path) -> Iterator[tuple[Server, Server]]:
-    """The app and the baseline, each under uvicorn with one worker, on loopback."""
-    app_port, baseline_port = free_port(), free_port()
+def servers(
+    project: Project, env: dict[str, str], logs: Path, ports: tuple[int, int]
+) -> Iterator[tuple[Server, Server]]:
+    """The app and the baseline, each under uvicorn with one worker, on loopback ports."""
+    app_port, baseline_port = ports
     app_command: list[str | Path] = [
         project.python,
         *UVICORN,

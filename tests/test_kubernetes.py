@@ -9,7 +9,6 @@ import yaml
 
 from tests.conftest import Bake, BakedProject, tool
 from tests.matrix import RENDER_ROWS, row_id
-from tests.test_shipping import lint
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS if row["kubernetes"]]
 MANIFESTS = Path("deploy/kubernetes")
@@ -33,7 +32,7 @@ def project(request: pytest.FixtureRequest, bake: Bake) -> BakedProject:
 def test_manifests_validate_against_kubernetes(project: BakedProject) -> None:
     files = [str(MANIFESTS / path.name) for path in (project.path / MANIFESTS).glob("*.yaml")]
     files.remove(str(MANIFESTS / "kustomization.yaml"))
-    lint(project, tool("kubernetes-validate"), "--strict", "--quiet", *files)
+    project.run(tool("kubernetes-validate"), "--strict", "--quiet", *files)
 
 
 def test_kustomization_lists_every_manifest(project: BakedProject) -> None:

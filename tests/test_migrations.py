@@ -4,13 +4,12 @@ import ast
 import re
 import sqlite3
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Bake, BakedProject, Database
+from tests.conftest import Bake, BakedProject, Database, wait_until
 
 HEAD = "0b5d1c2e7a41"
 
@@ -155,14 +154,6 @@ def _waiting_for_advisory_lock(db: Database) -> int:
     )
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
     db = database_of(pg)
     match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", pg.read("alembic/env.py"))
@@ -176,7 +167,7 @@ def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None
     assert holder.stdin is not None
     holder.stdin.write(f"SELECT pg_advisory_lock({lock_key});\n")
     holder.stdin.flush()
-    _wait_until(lambda: "advisory" in db.psql("SELECT locktype FROM pg_locks"), 10, "the lock")
+    wait_until(lambda: "advisory" in db.psql("SELECT locktype FROM pg_locks"), 10, "the lock")
     upgrades = [
         subprocess.Popen(
             ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
@@ -189,7 +180,7 @@ def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None
         for _ in range(6)
     ]
     try:
-        _wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
+        wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)

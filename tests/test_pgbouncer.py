@@ -37,11 +37,10 @@ def pgbouncer(database: Database) -> Iterator[Database]:
     port = free_port()
     user, password = settings["DATABASE_USERNAME"], settings["DATABASE_PASSWORD"]
     # userlist.txt quotes each field and doubles any quote inside it.
-    quoted = '"{}"'.format
-    (workdir / "userlist.txt").write_text(
-        f"{quoted(user.replace(chr(34), chr(34) * 2))} "
-        f"{quoted(password.replace(chr(34), chr(34) * 2))}\n"
+    user_field, password_field = (
+        '"' + value.replace('"', '""') + '"' for value in (user, password)
     )
+    (workdir / "userlist.txt").write_text(f"{user_field} {password_field}\n")
     (workdir / "pgbouncer.ini").write_text(
         f"""[databases]
 * = host={settings["DATABASE_HOSTNAME"]} port={settings["DATABASE_PORT"]}

@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import Bake, BakedProject, Database, postgres_server
+from tests.conftest import Bake, BakedProject, Database, postgres_server, wait_until
 from tests.service import Service, serve, signal_group, start_process_group
 
 HEAD = "0b5d1c2e7a41"
@@ -451,14 +451,6 @@ def downgrade() -> None:
     op.drop_column("posts", "summary")
     op.drop_table("tags")
 '''
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def schema_state(db: Database) -> str:

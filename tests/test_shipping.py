@@ -1,24 +1,16 @@
 """Shipping files and code quality, checked with real linters for every combination."""
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import Bake, BakedProject, clean_environ, tool
+from tests.conftest import Bake, tool
 from tests.matrix import RENDER_ROWS, row_id
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
-
-
-def lint(project: BakedProject, *command: str) -> None:
-    result = subprocess.run(
-        command, cwd=project.path, env=clean_environ(), capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +29,17 @@ def test_python_is_lint_format_and_type_clean(
     bake: Bake, options: dict[str, Any], typing_environments: dict[str, Path]
 ) -> None:
     project = bake(**options)
-    lint(project, tool("ruff"), "check", ".")
-    lint(project, tool("ruff"), "format", "--check", ".")
+    project.run(tool("ruff"), "check", ".")
+    project.run(tool("ruff"), "format", "--check", ".")
     python = typing_environments[options["database"]]
     cache = python.parent.parent.parent / ".mypy_cache"
-    lint(project, str(python), "-m", "mypy", "--strict", "--cache-dir", str(cache), ".")
+    project.run(str(python), "-m", "mypy", "--strict", "--cache-dir", str(cache), ".")
 
 
 @pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
 def test_docker_files(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
-    lint(project, tool("hadolint"), "Dockerfile")
+    project.run(tool("hadolint"), "Dockerfile")
     dockerfile = project.read("Dockerfile")
     assert len(re.findall(r"(?m)^FROM ", dockerfile)) >= 2, "multi-stage"
     [user] = re.findall(r"(?m)^USER (\S+)", dockerfile)
@@ -85,8 +77,8 @@ def test_compose_runs_migrations_before_the_api(bake: Bake, options: dict[str, A
 def test_github_actions_workflow(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
     workflow_path = ".github/workflows/ci.yml"
-    lint(project, tool("actionlint"), workflow_path)
-    lint(project, tool("zizmor"), "--offline", workflow_path)
+    project.run(tool("actionlint"), workflow_path)
+    project.run(tool("zizmor"), "--offline", workflow_path)
     workflow = yaml.safe_load(project.read(workflow_path))
     assert workflow["permissions"] == {"contents": "read"}
     [job] = workflow["jobs"].values()
