@@ -6,7 +6,7 @@ from typing import Annotated{% if cookiecutter.database == "sqlite" %}, Any{% en
 from uuid import uuid4
 {%- endif %}
 
-from fastapi import Depends
+from fastapi import Depends, Request
 {% if cookiecutter.database == "sqlite" -%}
 from sqlalchemy import event
 {% endif -%}
@@ -31,11 +31,18 @@ engine = create_async_engine(
     pool_timeout=settings.database_pool_timeout,
     # Replace connections that died with a database restart instead of handing them out.
     pool_pre_ping=True,
+    # Pooled connections wait in autocommit mode, so a read is one round trip with no
+    # BEGIN and ROLLBACK around it, and the pre-ping one instead of three. Behind PgBouncer
+    # every statement must run in a transaction, or its two halves (prepare, execute) may
+    # land on different server connections.
+    isolation_level="READ COMMITTED" if settings.database_pgbouncer else "AUTOCOMMIT",
     connect_args={
         "timeout": settings.database_connect_timeout,
         **(PGBOUNCER_CONNECT_ARGS if settings.database_pgbouncer else {}),
     },
 )
+# What requests that write use: one transaction, committed or rolled back as a whole.
+transactional_engine = engine.execution_options(isolation_level="READ COMMITTED")
 {%- else %}
 engine = create_async_engine(settings.sqlalchemy_url)
 
@@ -46,14 +53,22 @@ def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# The SQLite driver opens a transaction by itself before a statement that writes.
+transactional_engine = engine
 {% endif %}
 
-SessionFactory = async_sessionmaker(engine, expire_on_commit=False)
+ReadSessionFactory = async_sessionmaker(engine, expire_on_commit=False)
+SessionFactory = async_sessionmaker(transactional_engine, expire_on_commit=False)
+# HTTP's safe methods change nothing, so their requests need no transaction.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
-    """Yield a session that lives as long as the request."""
-    session = SessionFactory()
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield a session that lives as long as the request, in a transaction if it writes."""
+    factory = ReadSessionFactory if request.method in READ_ONLY_METHODS else SessionFactory
+    session = factory()
     try:
         yield session
     finally:

@@ -80,9 +80,9 @@ def create_empty_database() -> Iterator[Callable[[], str]]:
 @pytest.fixture
 async def session() -> AsyncIterator[AsyncSession]:
     """A session whose commits land in a savepoint of a transaction rolled back afterwards."""
-    from app.database import engine
+    from app.database import transactional_engine
 
-    async with engine.connect() as connection:
+    async with transactional_engine.connect() as connection:
         transaction = await connection.begin()
         async with AsyncSession(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False

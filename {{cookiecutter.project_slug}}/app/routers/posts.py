@@ -63,13 +63,11 @@ async def read_post(post_id: int, session: SessionDep, _: CurrentUser) -> Post:
 
 @router.post("/", status_code=status.HTTP_201_CREATED, response_model=PostOut)
 async def create_post(body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
-    post = Post(**body.model_dump(), owner_id=user.id)
+    # A new post has no votes yet; the INSERT itself returns its id and created_at.
+    post = Post(**body.model_dump(), owner=user, votes=0)
     session.add(post)
-    await session.flush()
-    # Read it back with its owner and vote count in the same transaction, then commit.
-    created = await get_post_or_404(session, post.id)
     await session.commit()
-    return created
+    return post
 
 
 @router.put("/{post_id}", response_model=PostOut)
