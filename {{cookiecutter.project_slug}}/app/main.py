@@ -1,13 +1,30 @@
 """The FastAPI application. The schema belongs to Alembic: nothing here creates tables."""
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app import errors
 from app.body_limit import BodySizeLimit
 from app.config import settings
+from app.database import engine
 from app.routers import auth, health, posts, users, votes
 
-app = FastAPI(title={{ cookiecutter.project_name | quoted }})
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # What is loaded by now (modules, models, prebuilt statements) lives as long as the
+    # process. Out of the garbage collector's view, it no longer lengthens the collector's
+    # periodic full passes, which show as CPU time and tail latency under load.
+    gc.freeze()
+    yield
+    # Close the pooled connections, rather than leave the database to notice them gone.
+    await engine.dispose()
+
+
+app = FastAPI(title={{ cookiecutter.project_name | quoted }}, lifespan=lifespan)
 app.include_router(health.router)
 app.include_router(auth.router)
 app.include_router(users.router)
