@@ -1,4 +1,4 @@
-"""The engine, the session factory, and the per-request session dependency."""
+"""The engines, the session factories, and the per-request session dependency."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated{% if cookiecutter.database == "sqlite" %}, Any{% endif %}
