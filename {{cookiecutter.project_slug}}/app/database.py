@@ -41,7 +41,8 @@ engine = create_async_engine(
         **(PGBOUNCER_CONNECT_ARGS if settings.database_pgbouncer else {}),
     },
 )
-# What requests that write use: one transaction, committed or rolled back as a whole.
+# For whatever writes, requests or scripts: one transaction, committed or rolled back as a
+# whole. (Without PgBouncer, `engine.begin()` opens none.)
 transactional_engine = engine.execution_options(isolation_level="READ COMMITTED")
 {%- else %}
 engine = create_async_engine(settings.sqlalchemy_url)
