@@ -59,7 +59,7 @@ def test_new_pods_wait_for_the_schema(project: BakedProject) -> None:
 
 
 def test_probes_hit_a_path_the_app_serves(project: BakedProject) -> None:
-    served = set(re.findall(r'@router\.get\("([^"]+)"\)', project.read("app/routers/health.py")))
+    served = set(re.findall(r'@router\.get\("([^"]+)"', project.read("app/routers/health.py")))
     [api] = manifests(project)["Deployment"]["spec"]["template"]["spec"]["containers"]
     for probe in ("readinessProbe", "livenessProbe"):
         assert api[probe]["httpGet"]["path"] in served

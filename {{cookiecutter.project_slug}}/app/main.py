@@ -11,6 +11,7 @@ from app.body_limit import BodySizeLimit
 from app.config import settings
 from app.database import engine
 from app.routers import auth, health, posts, users, votes
+from app.schemas import error_responses
 
 
 @asynccontextmanager
@@ -24,7 +25,12 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     await engine.dispose()
 
 
-app = FastAPI(title={{ cookiecutter.project_name | quoted }}, lifespan=lifespan)
+# Any request can be refused as too large (BodySizeLimit) or meet the database down (errors).
+app = FastAPI(
+    title={{ cookiecutter.project_name | quoted }},
+    lifespan=lifespan,
+    responses=error_responses(413, 503),
+)
 app.include_router(health.router)
 app.include_router(auth.router)
 app.include_router(users.router)

@@ -1,11 +1,12 @@
 """Request and response bodies.
 
 Response models declare plain types (`str`, not `EmailStr`) for what the database already
-guarantees, so answers are not re-validated on the way out.
+guarantees, so answers are not re-validated on the way out. Request models are strict:
+`"published": 0` or `"dir": "1"` is refused, not quietly converted into what the schema says.
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
@@ -18,7 +19,11 @@ def _as_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
-class UserCreate(BaseModel):
+class StrictInput(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+
+class UserCreate(StrictInput):
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
 
@@ -36,7 +41,7 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
 
 
-class PostIn(BaseModel):
+class PostIn(StrictInput):
     title: str = Field(min_length=1, max_length=300)
     content: str = Field(min_length=1, max_length=100_000)
     published: bool = True
@@ -55,10 +60,21 @@ class PostOut(BaseModel):
     votes: int
 
 
-class VoteIn(BaseModel):
+class VoteIn(StrictInput):
     post_id: int
-    dir: Literal[0, 1] = Field(description="1 to vote for the post, 0 to take the vote back")
+    dir: int = Field(ge=0, le=1, description="1 to vote for the post, 0 to take the vote back")
 
 
 class Message(BaseModel):
     message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of an error answer, as FastAPI writes an `HTTPException`."""
+
+    detail: str
+
+
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give, each an `ErrorOut`."""
+    return {status_code: {"model": ErrorOut} for status_code in status_codes}

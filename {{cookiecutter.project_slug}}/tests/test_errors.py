@@ -62,3 +62,23 @@ async def test_api_calls_answer_503_when_the_database_is_down(
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.json() == {"detail": "The database is unavailable; try again shortly"}
+
+
+async def test_the_openapi_schema_lists_the_errors_each_route_gives(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    statuses = {
+        (method.upper(), path): set(operation["responses"])
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+    # Everywhere: a body over the limit, the database down.
+    assert all({"413", "503"} <= codes for codes in statuses.values())
+    assert {"400", "401", "403", "404", "422"} <= statuses["PUT", "/posts/{post_id}"]
+    assert {"400", "404", "409"} <= statuses["POST", "/vote/"]
+    assert {"400", "409"} <= statuses["POST", "/users/"]
+    assert "401" in statuses["POST", "/login"]
+    assert "401" not in statuses["GET", "/users/{user_id}"]
+    not_found = paths["/posts/{post_id}"]["get"]["responses"]["404"]
+    assert not_found["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }

@@ -33,8 +33,10 @@ async def test_create_an_unpublished_post(client: AsyncClient, alice: Account) -
 @pytest.mark.parametrize(
     "body",
     [{"content": "no title"}, {"title": "no content"}, {"title": "", "content": "x"},
-     {"title": "x", "content": "y", "published": "maybe"}],
-    ids=["no-title", "no-content", "empty-title", "bad-published"],
+     {"title": "x", "content": "y", "published": "maybe"},
+     {"title": "x", "content": "y", "published": 0}, {"title": 1, "content": "y"}],
+    ids=["no-title", "no-content", "empty-title", "bad-published", "number-as-published",
+         "number-as-title"],
 )  # fmt: skip
 async def test_create_an_invalid_post_is_rejected(
     client: AsyncClient, alice: Account, body: dict[str, Any]

@@ -59,7 +59,7 @@ async def test_voting_on_an_unknown_post_is_not_found(client: AsyncClient, alice
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("direction", [2, -1, "up", None])
+@pytest.mark.parametrize("direction", [2, -1, "up", None, "1", True, 1.0])
 async def test_direction_must_be_zero_or_one(
     client: AsyncClient, alice: Account, direction: Any
 ) -> None:

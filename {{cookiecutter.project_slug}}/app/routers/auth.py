@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from app.database import SessionDep
 from app.models import User
-from app.schemas import Token
+from app.schemas import Token, error_responses
 from app.security import create_access_token, unauthorized, verify_password
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/login")
+@router.post("/login", responses=error_responses(400, 401))
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
 ) -> Token:

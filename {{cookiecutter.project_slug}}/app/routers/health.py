@@ -9,7 +9,7 @@ from app.database import SessionDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", responses={503: {"model": dict[str, str]}})
 async def health(session: SessionDep, response: Response) -> dict[str, str]:
     try:
         await session.execute(text("SELECT 1"))

@@ -6,10 +6,10 @@ from sqlalchemy.orm import joinedload, with_expression
 
 from app.database import SessionDep
 from app.models import Post, User, Vote
-from app.schemas import PostIn, PostOut
+from app.schemas import PostIn, PostOut, error_responses
 from app.security import CurrentUser
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], responses=error_responses(401))
 
 
 def select_posts() -> Select[Post]:
@@ -56,12 +56,14 @@ async def list_posts(
     return list(await session.scalars(query, {"limit": limit, "skip": skip}))
 
 
-@router.get("/{post_id}", response_model=PostOut)
+@router.get("/{post_id}", response_model=PostOut, responses=error_responses(404))
 async def read_post(post_id: int, session: SessionDep, _: CurrentUser) -> Post:
     return await get_post_or_404(session, post_id)
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED, response_model=PostOut)
+@router.post(
+    "/", status_code=status.HTTP_201_CREATED, response_model=PostOut, responses=error_responses(400)
+)
 async def create_post(body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
     # A new post has no votes yet; the INSERT itself returns its id and created_at.
     post = Post(**body.model_dump(), owner=user, votes=0)
@@ -70,7 +72,7 @@ async def create_post(body: PostIn, session: SessionDep, user: CurrentUser) -> P
     return post
 
 
-@router.put("/{post_id}", response_model=PostOut)
+@router.put("/{post_id}", response_model=PostOut, responses=error_responses(400, 403, 404))
 async def update_post(post_id: int, body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
     post = await get_own_post(session, post_id, user)
     for field, value in body.model_dump().items():
@@ -79,7 +81,9 @@ async def update_post(post_id: int, body: PostIn, session: SessionDep, user: Cur
     return await get_post_or_404(session, post_id)
 
 
-@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 404)
+)
 async def delete_post(post_id: int, session: SessionDep, user: CurrentUser) -> Response:
     post = await get_own_post(session, post_id, user)
     await session.delete(post)

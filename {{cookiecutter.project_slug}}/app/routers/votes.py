@@ -6,13 +6,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import SessionDep
 from app.models import Post, Vote
-from app.schemas import Message, VoteIn
+from app.schemas import Message, VoteIn, error_responses
 from app.security import CurrentUser
 
-router = APIRouter(prefix="/vote", tags=["votes"])
+router = APIRouter(prefix="/vote", tags=["votes"], responses=error_responses(401))
 
 
-@router.post("/", status_code=status.HTTP_201_CREATED)
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 404, 409))
 async def vote(body: VoteIn, session: SessionDep, user: CurrentUser) -> Message:
     if await session.scalar(select(Post.id).where(Post.id == body.post_id)) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Post {body.post_id} not found")
