@@ -1,6 +1,7 @@
 """The database URL: built from the seed's DATABASE_* parts, or given whole as DATABASE_URL."""
 
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url, text
@@ -36,6 +37,17 @@ def test_url_from_parts_keeps_any_password() -> None:
     assert url.password == HOSTILE_PASSWORD
     rendered = url.render_as_string(hide_password=False)
     assert make_url(rendered).password == HOSTILE_PASSWORD
+
+
+def test_a_single_quoted_password_in_dotenv_arrives_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_PASSWORD", raising=False)
+    password = HOSTILE_PASSWORD + " $HOME"
+    quoted = password.replace("\\", "\\\\").replace("'", "\\'")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"DATABASE_PASSWORD='{quoted}'\nSECRET_KEY={SECRET_KEY}\n")
+    assert Settings(_env_file=env_file).sqlalchemy_url.password == password
 
 
 def test_database_url_wins_over_the_parts() -> None:
