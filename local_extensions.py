@@ -6,9 +6,11 @@ written: cookiecutter creates the project directory (and the parents of a slug s
 Raising ``FailedHookException`` stops the bake earlier, and cookiecutter's command line
 prints it as one line.
 
-``quoted`` renders free text as a double-quoted string literal that Python and TOML both
-read back exactly. Jinja's ``tojson`` is not enough for Python: it escapes characters
-outside the BMP as JSON surrogate pairs, which Python reads as two broken characters.
+``quoted`` renders free text as a double-quoted string literal that TOML reads back
+exactly. Jinja's ``tojson`` is not enough: it escapes characters outside the BMP as JSON
+surrogate pairs, which Python reads as two broken characters. ``python_literal`` does the
+same for Python, with the quotes ruff's formatter would choose (single ones when the text
+has more double quotes than single), so a fresh bake passes ``ruff format --check``.
 """
 
 import json
@@ -33,10 +35,21 @@ def _quoted(text: str) -> str:
     return json.dumps(str(text), ensure_ascii=False)
 
 
+def _python_literal(text: str) -> str:
+    text = str(text)
+    literal = _quoted(text)  # also valid Python: backslashes, quotes, controls escaped
+    if text.count('"') <= text.count("'"):
+        return literal
+    # In JSON every double quote is escaped by the backslash right before it.
+    body = literal[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{body}'"
+
+
 class TemplateFilters(Extension):
-    """Adds the ``check_answers`` and ``quoted`` filters."""
+    """Adds the ``check_answers``, ``quoted`` and ``python_literal`` filters."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["check_answers"] = _check_answers
         environment.filters["quoted"] = _quoted
+        environment.filters["python_literal"] = _python_literal

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Bake, BakedProject
+from tests.conftest import Bake, BakedProject, tool
 from tests.matrix import RENDER_ROWS, row_id
 
 COMMON_FILES = {
@@ -145,6 +145,16 @@ def test_hostile_answers_render_as_data(bake: Bake, database: str) -> None:
     assert pyproject["description"] == HOSTILE_ANSWERS["description"]
     assert pyproject["authors"][0]["name"] == HOSTILE_ANSWERS["author_name"]
 
+    assert app_title(project) == HOSTILE_ANSWERS["project_name"]
+    project.run(tool("ruff"), "format", "--check", "app/main.py")
+    assert project.read("README.md").startswith(f"# {HOSTILE_ANSWERS['project_name']}\n")
+    for name in project.files():
+        if name.endswith((".yml", ".yaml")):
+            yaml.safe_load(project.read(name))
+
+
+def app_title(project: BakedProject) -> object:
+    """The `title=` argument of `app/main.py`, read back as Python reads it."""
     main = ast.parse(project.read("app/main.py"))
     [title] = [
         keyword.value
@@ -153,11 +163,14 @@ def test_hostile_answers_render_as_data(bake: Bake, database: str) -> None:
         for keyword in node.keywords
         if keyword.arg == "title"
     ]
-    assert ast.literal_eval(title) == HOSTILE_ANSWERS["project_name"]
-    assert project.read("README.md").startswith(f"# {HOSTILE_ANSWERS['project_name']}\n")
-    for name in project.files():
-        if name.endswith((".yml", ".yaml")):
-            yaml.safe_load(project.read(name))
+    return ast.literal_eval(title)
+
+
+@pytest.mark.parametrize("name", ['Say "hi"', "Tom's blog", 'Tom\'s "blog" \\ \'x\' "y"'])
+def test_the_app_title_is_exact_and_already_formatted(bake: Bake, name: str) -> None:
+    project = bake(project_name=name, project_slug="quoted-title", docker=False)
+    assert app_title(project) == name
+    project.run(tool("ruff"), "format", "--check", "app/main.py")
 
 
 def test_hostile_project_name_derives_a_valid_slug(bake: Bake) -> None:

@@ -27,7 +27,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 # Any request can be refused as too large (BodySizeLimit) or meet the database down (errors).
 app = FastAPI(
-    title={{ cookiecutter.project_name | quoted }},
+    title={{ cookiecutter.project_name | python_literal }},
     lifespan=lifespan,
     responses=error_responses(413, 503),
 )
