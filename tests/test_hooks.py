@@ -23,6 +23,9 @@ BAD_ANSWERS = [
     pytest.param({"author_email": "jane"}, "author_email", id="email-no-at"),
     pytest.param({"author_email": "jane@example"}, "author_email", id="email-no-dot"),
     pytest.param({"author_email": "jane doe@example.com"}, "author_email", id="email-space"),
+    pytest.param({"project_name": "Blog\nAPI"}, "project_name", id="name-two-lines"),
+    pytest.param({"description": "One\r\ntwo"}, "description", id="description-two-lines"),
+    pytest.param({"author_name": "Jane\tDoe"}, "author_name", id="author-tab"),
 ]
 
 
