@@ -4,6 +4,7 @@
   clients and load balancers try again instead of waiting on a hung request.
 - A value the database cannot store (an integer beyond 64 bits, a NUL character, a lone
   surrogate): 422, as for any other invalid input.
+- A method the path does not have: 405, with every method it does have in `Allow`.
 """
 
 import logging
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.routing import compile_path
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ def register(app: FastAPI) -> None:
     # SQLite's driver refuses such values with these instead of a database error.
     for unstorable in (OverflowError, UnicodeEncodeError):
         app.add_exception_handler(unstorable, unstorable_value)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, method_not_allowed)
 
 
 def _sqlstate(error: DBAPIError) -> str:
@@ -73,3 +76,21 @@ async def unstorable_value(_request: Request, _error: Exception) -> JSONResponse
     # (A number, not Starlette's constant: its name changed between versions.)
     detail = [{"type": "value_error", "loc": [], "msg": UNSTORABLE_VALUE}]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+    # Starlette's `Allow` names the methods of the first route on the path only, but
+    # `/posts/` has GET and POST on two routes; HTTP asks for all of them. They are in
+    # the OpenAPI schema, which FastAPI builds once.
+    methods = sorted(
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if compile_path(template)[0].match(request.url.path)
+        for method in operations
+    )
+    headers = dict(getattr(error, "headers", None) or {})
+    if methods:
+        headers["Allow"] = ", ".join(methods)
+    return JSONResponse(
+        {"detail": "Method Not Allowed"}, status.HTTP_405_METHOD_NOT_ALLOWED, headers
+    )

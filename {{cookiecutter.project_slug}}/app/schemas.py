@@ -1,14 +1,15 @@
 """Request and response bodies.
 
 Response models declare plain types (`str`, not `EmailStr`) for what the database already
-guarantees, so answers are not re-validated on the way out. Request models are strict:
-`"published": 0` or `"dir": "1"` is refused, not quietly converted into what the schema says.
+guarantees, so answers are not re-validated on the way out. Request models take what
+their JSON Schema says and nothing else: `"published": 0` or `"dir": "1"` is refused, not
+quietly converted.
 """
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -19,7 +20,23 @@ def _as_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
+def _whole_number(value: object) -> object:
+    # JSON Schema counts 1.0 as an integer, which strict validation alone would refuse.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_whole_number)]
+
+# PostgreSQL's bigint, the type of every id, holds -2**63 to 2**63 - 1. Declared as bounds,
+# a number outside is invalid input in the OpenAPI schema too, not one the database
+# refuses. (`lt`, not `le`: FastAPI writes a body's bounds as floats, exact for 2**63.)
+BIGINT_END = 2**63
+DatabaseId = Annotated[int, Field(ge=-BIGINT_END, lt=BIGINT_END), BeforeValidator(_whole_number)]
+
+
 class StrictInput(BaseModel):
+    """A request body: no strings for numbers, no numbers for booleans."""
+
     model_config = ConfigDict(strict=True)
 
 
@@ -61,8 +78,8 @@ class PostOut(BaseModel):
 
 
 class VoteIn(StrictInput):
-    post_id: int
-    dir: int = Field(ge=0, le=1, description="1 to vote for the post, 0 to take the vote back")
+    post_id: DatabaseId
+    dir: JsonInt = Field(ge=0, le=1, description="1 to vote for the post, 0 to take the vote back")
 
 
 class Message(BaseModel):

@@ -14,7 +14,7 @@ async def test_an_id_beyond_64_bits_is_invalid_input(client: AsyncClient, alice:
     response = await client.get(f"/posts/{BEYOND_BIGINT}", headers=alice.headers)
     assert response.status_code == 422
     [error] = response.json()["detail"]
-    assert "64 bits" in error["msg"]
+    assert (error["loc"], error["type"]) == (["path", "post_id"], "less_than")
 
 
 async def test_a_vote_for_an_id_beyond_64_bits_is_invalid_input(
@@ -82,3 +82,23 @@ async def test_the_openapi_schema_lists_the_errors_each_route_gives(client: Asyn
     assert not_found["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorOut"
     }
+
+
+async def test_the_openapi_schema_gives_ids_the_range_of_a_bigint(client: AsyncClient) -> None:
+    openapi = (await client.get("/openapi.json")).json()
+    [in_path] = openapi["paths"]["/posts/{post_id}"]["get"]["parameters"]
+    in_body = openapi["components"]["schemas"]["VoteIn"]["properties"]["post_id"]
+    for schema in (in_path["schema"], in_body):
+        assert (schema["minimum"], schema["exclusiveMaximum"]) == (-(2**63), 2**63)
+
+
+async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(
+    client: AsyncClient,
+) -> None:
+    # /posts/ and /posts/{post_id} each take their methods from more than one route.
+    cases = [("DELETE", "/posts/", "GET, POST"), ("PATCH", "/posts/1", "DELETE, GET, PUT")]
+    for method, path, allowed in cases:
+        response = await client.request(method, path)
+        assert response.status_code == 405
+        assert response.headers["allow"] == allowed
+        assert response.json() == {"detail": "Method Not Allowed"}

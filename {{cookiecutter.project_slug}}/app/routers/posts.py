@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload, with_expression
 
 from app.database import SessionDep
 from app.models import Post, User, Vote
-from app.schemas import PostIn, PostOut, error_responses
+from app.schemas import BIGINT_END, DatabaseId, PostIn, PostOut, error_responses
 from app.security import CurrentUser
 
 router = APIRouter(prefix="/posts", tags=["posts"], responses=error_responses(401))
@@ -47,7 +47,7 @@ async def list_posts(
     session: SessionDep,
     _: CurrentUser,
     limit: int = Query(10, ge=1, le=100),
-    skip: int = Query(0, ge=0),
+    skip: int = Query(0, ge=0, lt=BIGINT_END),
     search: str = Query("", max_length=200, description="Only posts whose title contains this"),
 ) -> list[Post]:
     query = LATEST_POSTS
@@ -57,7 +57,7 @@ async def list_posts(
 
 
 @router.get("/{post_id}", response_model=PostOut, responses=error_responses(404))
-async def read_post(post_id: int, session: SessionDep, _: CurrentUser) -> Post:
+async def read_post(post_id: DatabaseId, session: SessionDep, _: CurrentUser) -> Post:
     return await get_post_or_404(session, post_id)
 
 
@@ -73,7 +73,9 @@ async def create_post(body: PostIn, session: SessionDep, user: CurrentUser) -> P
 
 
 @router.put("/{post_id}", response_model=PostOut, responses=error_responses(400, 403, 404))
-async def update_post(post_id: int, body: PostIn, session: SessionDep, user: CurrentUser) -> Post:
+async def update_post(
+    post_id: DatabaseId, body: PostIn, session: SessionDep, user: CurrentUser
+) -> Post:
     post = await get_own_post(session, post_id, user)
     for field, value in body.model_dump().items():
         setattr(post, field, value)
@@ -84,7 +86,7 @@ async def update_post(post_id: int, body: PostIn, session: SessionDep, user: Cur
 @router.delete(
     "/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(403, 404)
 )
-async def delete_post(post_id: int, session: SessionDep, user: CurrentUser) -> Response:
+async def delete_post(post_id: DatabaseId, session: SessionDep, user: CurrentUser) -> Response:
     post = await get_own_post(session, post_id, user)
     await session.delete(post)
     await session.commit()

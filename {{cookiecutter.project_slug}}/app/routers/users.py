@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.database import SessionDep
 from app.models import User
-from app.schemas import UserCreate, UserOut, error_responses
+from app.schemas import DatabaseId, UserCreate, UserOut, error_responses
 from app.security import CurrentUser, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -35,7 +35,7 @@ async def read_me(user: CurrentUser) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut, responses=error_responses(404))
-async def read_user(user_id: int, session: SessionDep) -> User:
+async def read_user(user_id: DatabaseId, session: SessionDep) -> User:
     user = await session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
