@@ -27,9 +27,10 @@ def _whole_number(value: object) -> object:
 
 JsonInt = Annotated[int, BeforeValidator(_whole_number)]
 
-# PostgreSQL's bigint, the type of every id, holds -2**63 to 2**63 - 1. Declared as bounds,
-# a number outside is invalid input in the OpenAPI schema too, not one the database
-# refuses. (`lt`, not `le`: FastAPI writes a body's bounds as floats, exact for 2**63.)
+# PostgreSQL's bigint, the type of every id, holds -2**63 to 2**63 - 1. As bounds, a number
+# outside is invalid input in the OpenAPI schema too, not one the database refuses. `lt`,
+# as FastAPI writes a body's bounds as floats (2**63 is exact); bounds before the
+# validator, or pydantic leaves them out of the schema.
 BIGINT_END = 2**63
 DatabaseId = Annotated[int, Field(ge=-BIGINT_END, lt=BIGINT_END), BeforeValidator(_whole_number)]
 
