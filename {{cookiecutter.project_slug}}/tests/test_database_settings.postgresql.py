@@ -43,8 +43,9 @@ def test_a_single_quoted_password_in_dotenv_arrives_unchanged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DATABASE_PASSWORD", raising=False)
-    password = HOSTILE_PASSWORD + " $HOME"
-    quoted = password.replace("\\", "\\\\").replace("'", "\\'")
+    # As the README says to write it: single quotes, `\'` for a quote, no backslash.
+    password = HOSTILE_PASSWORD.replace("\\", "") + " $HOME"
+    quoted = password.replace("'", "\\'")
     env_file = tmp_path / ".env"
     env_file.write_text(f"DATABASE_PASSWORD='{quoted}'\nSECRET_KEY={SECRET_KEY}\n")
     assert Settings(_env_file=env_file).sqlalchemy_url.password == password
