@@ -19,6 +19,8 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
+# The generated project's one revision, which creates users, posts and votes.
+HEAD = "0b5d1c2e7a41"
 
 
 def _load_postgres_server() -> ModuleType:

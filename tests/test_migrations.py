@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Bake, BakedProject, Database, wait_until
-
-HEAD = "0b5d1c2e7a41"
+from tests.conftest import HEAD, Bake, BakedProject, Database, wait_until
 
 CREATE_ALL = """
 import asyncio

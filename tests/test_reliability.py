@@ -28,10 +28,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import Bake, BakedProject, Database, postgres_server, wait_until
+from tests.conftest import HEAD, Bake, BakedProject, Database, postgres_server, wait_until
 from tests.service import Service, serve, signal_group, start_process_group
 
-HEAD = "0b5d1c2e7a41"
 USER_PASSWORD = "correct horse battery staple"
 # The database password, raw and as it appears in a URL: neither may ever be shown.
 DATABASE_SECRETS = (postgres_server.PASSWORD, quote(postgres_server.PASSWORD, safe=""))

@@ -69,13 +69,13 @@ class Server:
         """Start the server on its port and wait until it accepts connections."""
         self._pg_ctl("-l", str(self.log), "-o", self.options, "-w", "start")
 
-    def stop(self, mode: str = "fast") -> None:
+    def stop(self, mode: str = "fast", *, check: bool = True) -> None:
         """Stop the server; mode "immediate" is a crash, recovered from at the next start."""
-        self._pg_ctl("-m", mode, "-w", "stop")
+        self._pg_ctl("-m", mode, "-w", "stop", check=check)
 
-    def _pg_ctl(self, *args: str) -> None:
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
         command = [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=check, capture_output=True)
 
 
 @contextmanager
@@ -122,8 +122,5 @@ def restartable_server(*, crash_safe: bool = False) -> Iterator[Server]:
         yield server
     finally:
         if (server.data / "postmaster.pid").exists():
-            subprocess.run(
-                [*run_as, bindir / "pg_ctl", "-D", server.data, "-m", "immediate", "stop"],
-                check=False, capture_output=True,
-            )  # fmt: skip
+            server.stop("immediate", check=False)
         shutil.rmtree(workdir, ignore_errors=True)
