@@ -10,7 +10,9 @@ from pathlib import Path
 # Answers arrive as JSON data, never spliced into code.
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 DATABASES = ("postgresql", "sqlite")
-POSTGRESQL_ONLY = ("tests/postgres_server.py", ".squawk.toml", "scripts")
+POSTGRESQL_ONLY = (
+    "tests/postgres_server.py", ".squawk.toml", "scripts/lint_migrations.py", "app/migration_locks.py"
+)
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
 
 

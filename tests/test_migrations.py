@@ -154,7 +154,7 @@ def _waiting_for_advisory_lock(db: Database) -> int:
 
 def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
     db = database_of(pg)
-    match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", pg.read("alembic/env.py"))
+    match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", pg.read("app/migration_locks.py"))
     assert match is not None
     lock_key = int(match.group(1).replace("_", ""))
     # Hold the migration lock so that all six processes queue behind it, then let them race:

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     database_connect_timeout: float = 5
     # Set when the app connects through PgBouncer in transaction pooling mode (see README).
     database_pgbouncer: bool = False
+    # Migrations (alembic/env.py). A migration waiting for a table lock makes every later
+    # query of that table queue behind it, so it waits at most `migration_lock_timeout`
+    # seconds, then lets go and tries again after a pause, for `migration_retry_window`
+    # seconds in all. No statement of a migration runs longer than the statement timeout.
+    migration_lock_timeout: float = 0.5
+    migration_retry_window: float = 60
+    migration_statement_timeout: float = 300
 
     @property
     def sqlalchemy_url(self) -> URL:

@@ -25,6 +25,13 @@ def test_there_is_exactly_one_head() -> None:
     assert len(script.get_heads()) == 1
 
 
+def test_head_file_names_the_single_head() -> None:
+    """Two branches that each add a revision then conflict in git, on alembic/head.txt."""
+    script = ScriptDirectory.from_config(Config(ALEMBIC_INI))
+    recorded = (ALEMBIC_INI.parent / "alembic" / "head.txt").read_text(encoding="utf-8")
+    assert recorded.split() == list(script.get_heads())
+
+
 def test_upgrade_downgrade_round_trip(create_empty_database: Callable[[], str]) -> None:
     url = create_empty_database()
     run_alembic("upgrade", "head", database_url=url)

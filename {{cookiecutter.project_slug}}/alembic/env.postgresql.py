@@ -1,0 +1,129 @@
+"""Runs migrations against the database the app's settings name (.env or the environment)."""
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from sqlalchemy import Connection, Engine, pool, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import settings
+from app.migration_locks import (
+    MIGRATION_LOCK_KEY,
+    BlockerWatch,
+    LockRetries,
+    migration_lock,
+    timeout_statements,
+)
+from app.models import Base
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+TIMEOUTS = (settings.migration_lock_timeout, settings.migration_statement_timeout)
+
+
+def configure(**options: Any) -> None:
+    context.configure(
+        target_metadata=target_metadata,
+        # Compare types and server defaults too, so `alembic check` catches every drift.
+        compare_type=True,
+        compare_server_default=True,
+        # A migration that fails or is killed leaves the database at the revision before it,
+        # and one blocked by a lock is retried alone.
+        transaction_per_migration=True,
+        **options,
+    )
+
+
+def run_migrations_offline() -> None:
+    """Print the SQL instead of running it: `alembic upgrade head --sql`."""
+    # The URL object, not str(url): str() masks the password and ConfigParser would choke
+    # on a `%` in it.
+    configure(url=settings.sqlalchemy_url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    for statement in timeout_statements(*TIMEOUTS):
+        context.execute(statement)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations(connection: Connection) -> None:
+    if connection.in_transaction():
+        run_in_callers_transaction(connection)
+        return
+    pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    watch = BlockerWatch(connection.engine.url, pid)
+    retries = LockRetries(
+        watch,
+        lock_timeout=settings.migration_lock_timeout,
+        window=settings.migration_retry_window,
+    )
+    with migration_lock(connection, timeout_statements(*TIMEOUTS)):
+        configure(connection=connection)
+        # Configured again around the steps the command asked for, now that they are known.
+        command_steps = context.get_context().opts["fn"]
+        configure(
+            connection=connection,
+            fn=retries.steps_of(command_steps),
+            on_version_apply=retries.step_applied,
+        )
+        try:
+            retries.run(
+                context.run_migrations,
+                current=lambda: ", ".join(context.get_context().get_current_heads()),
+            )
+        finally:
+            watch.stop()
+
+
+def run_in_callers_transaction(connection: Connection) -> None:
+    """Migrate inside a transaction the caller began (as in Alembic's cookbook).
+
+    The transaction stays the caller's to commit or roll back, so the lock and the
+    timeouts last as long as it does, and a lock timeout is not retried: retrying would
+    mean rolling back the caller's work.
+    """
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    for statement in timeout_statements(*TIMEOUTS, scope="LOCAL"):
+        connection.execute(text(statement))
+    configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(run_migrations)
+
+
+async def run_async_migrations_on_own_engine() -> None:
+    # NullPool: the one connection closes with the run, releasing the lock whatever happens.
+    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        await run_async_migrations(engine)
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    # Callers may hand over an engine or a connection of their own (test tools such as
+    # pytest-alembic do); the command line hands over nothing.
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        asyncio.run(run_async_migrations_on_own_engine())
+    elif isinstance(connectable, AsyncEngine):
+        asyncio.run(run_async_migrations(connectable))
+    elif isinstance(connectable, Engine):
+        with connectable.connect() as connection:
+            run_migrations(connection)
+    else:
+        run_migrations(connectable)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

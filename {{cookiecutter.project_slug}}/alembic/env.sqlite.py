@@ -1,0 +1,100 @@
+"""Runs migrations against the database the app's settings name (.env or the environment)."""
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Connection, Engine, Identity, pool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import settings
+from app.models import Base
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def compare_server_default(
+    context: MigrationContext,
+    inspected_column: Column[object],
+    metadata_column: Column[object],
+    inspected_default: str | None,
+    metadata_default: object,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """Compare server defaults as Alembic does, except for identity columns.
+
+    SQLite has no identity columns: its INTEGER PRIMARY KEY numbers rows by itself, so
+    the Identity() it cannot show is not drift.
+    """
+    if isinstance(metadata_column.server_default, Identity):
+        return False
+    return None
+
+
+def configure(**options: Any) -> None:
+    context.configure(
+        target_metadata=target_metadata,
+        # Compare types and server defaults too, so `alembic check` catches every drift.
+        compare_type=True,
+        compare_server_default=compare_server_default,
+        # SQLite alters tables by copying them; batch mode writes migrations that way.
+        render_as_batch=True,
+        # A migration that fails or is killed leaves the database at the revision before it.
+        transaction_per_migration=True,
+        **options,
+    )
+
+
+def run_migrations_offline() -> None:
+    """Print the SQL instead of running it: `alembic upgrade head --sql`."""
+    configure(url=settings.sqlalchemy_url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations(connection: Connection) -> None:
+    # Inside a transaction the caller began, Alembic begins none of its own and commits
+    # nothing: the caller does.
+    configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(run_migrations)
+
+
+async def run_async_migrations_on_own_engine() -> None:
+    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    try:
+        await run_async_migrations(engine)
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    # Callers may hand over an engine or a connection of their own (test tools such as
+    # pytest-alembic do); the command line hands over nothing.
+    connectable = config.attributes.get("connection")
+    if connectable is None:
+        asyncio.run(run_async_migrations_on_own_engine())
+    elif isinstance(connectable, AsyncEngine):
+        asyncio.run(run_async_migrations(connectable))
+    elif isinstance(connectable, Engine):
+        with connectable.connect() as connection:
+            run_migrations(connection)
+    else:
+        run_migrations(connectable)
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
