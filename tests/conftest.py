@@ -188,21 +188,31 @@ def postgres_server_url() -> Iterator[str]:
         pytest.exit(str(error), returncode=1)
 
 
+def create_database(server_url: str) -> Database:
+    """A new empty database on the server of `server_url`."""
+    name = f"bake_{uuid.uuid4().hex[:12]}"
+    Database(server_url).psql(f'CREATE DATABASE "{name}"')
+    return Database(urlsplit(server_url)._replace(path=f"/{name}").geturl())
+
+
+def drop_database(database: Database) -> None:
+    name = urlsplit(database.url).path.lstrip("/")
+    server = Database(urlsplit(database.url)._replace(path="/postgres").geturl())
+    server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def new_database(postgres_server_url: str) -> Iterator[Callable[[], Database]]:
     """Create empty databases on the test server; they are dropped after the test."""
-    server = Database(postgres_server_url)
-    created: list[str] = []
+    created: list[Database] = []
 
     def create() -> Database:
-        name = f"bake_{uuid.uuid4().hex[:12]}"
-        server.psql(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return Database(urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl())
+        created.append(create_database(postgres_server_url))
+        return created[-1]
 
     yield create
-    for name in created:
-        server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for database in created:
+        drop_database(database)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

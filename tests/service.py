@@ -9,6 +9,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -16,6 +17,8 @@ import pytest
 from tests.conftest import BakedProject, postgres_server
 
 free_port = postgres_server.free_port
+# The database password, raw and as it appears in a URL: neither may ever be shown.
+DATABASE_SECRETS = (postgres_server.PASSWORD, quote(postgres_server.PASSWORD, safe=""))
 
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 10.0
@@ -23,10 +26,11 @@ SHUTDOWN_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class Service:
-    """A running uvicorn: where it listens and what it has logged."""
+    """A running uvicorn: where it listens, its process, and what it has logged."""
 
     base_url: str
     log_path: Path
+    process: "subprocess.Popen[str]"
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -50,17 +54,23 @@ def signal_group(process: "subprocess.Popen[str]", signum: int) -> None:
 
 @contextmanager
 def serve(
-    project: BakedProject, log_path: Path, env: Mapping[str, str] | None = None
+    project: BakedProject,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> Iterator[Service]:
-    """Serve `project` with `uvicorn app.main:app` on a free loopback port until the block ends."""
+    """Serve `project` on a free loopback port until the block ends, with `uvicorn
+    app.main:app` or `command` (a uvicorn command line, whose host and port are replaced)."""
     port = free_port()
+    program, *args = on_loopback(command or ["uvicorn", "app.main:app"], port)
+    # The program itself, from the project's environment, as the image runs it: signals
+    # reach it, and its exit status is its own.
+    program_path = str(project.path / ".venv" / "bin" / program)
     with log_path.open("w", encoding="utf-8") as log:
         process = start_process_group(
-            ["uv", "run", "--no-sync", "uvicorn", "app.main:app",
-             "--host", "127.0.0.1", "--port", str(port)],
-            project, env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    service = Service(f"http://127.0.0.1:{port}", log_path)
+            [program_path, *args], project, env, stdout=log, stderr=subprocess.STDOUT
+        )
+    service = Service(f"http://127.0.0.1:{port}", log_path, process)
     try:
         _wait_until_serving(service, process)
         yield service
@@ -71,6 +81,16 @@ def serve(
         except subprocess.TimeoutExpired:
             signal_group(process, signal.SIGKILL)
             process.wait(timeout=SHUTDOWN_TIMEOUT)
+
+
+def on_loopback(command: list[str], port: int) -> list[str]:
+    """`command` with `--host 127.0.0.1 --port <port>` in place of its own."""
+    args = list(command)
+    for option, value in (("--host", "127.0.0.1"), ("--port", str(port))):
+        if option in args:
+            del args[args.index(option) : args.index(option) + 2]
+        args += [option, value]
+    return args
 
 
 def _wait_until_serving(service: Service, process: "subprocess.Popen[str]") -> None:
@@ -85,3 +105,9 @@ def _wait_until_serving(service: Service, process: "subprocess.Popen[str]") -> N
             pass
         time.sleep(0.1)
     pytest.fail(f"uvicorn did not answer within {STARTUP_TIMEOUT} s:\n{service.log()}")
+
+
+def assert_clean(log: str) -> None:
+    """No tracebacks, no errors and no database password in (a stretch of) a server log."""
+    for sign in ("Traceback", "ERROR", *DATABASE_SECRETS):
+        assert sign not in log, f"{sign!r} in the server log:\n{log[-5000:]}"

@@ -9,17 +9,13 @@ import asyncio
 import fnmatch
 import itertools
 import json
-import random
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +24,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import HEAD, Bake, BakedProject, Database, postgres_server, wait_until
-from tests.service import Service, serve, signal_group, start_process_group
-
-USER_PASSWORD = "correct horse battery staple"
-# The database password, raw and as it appears in a URL: neither may ever be shown.
-DATABASE_SECRETS = (postgres_server.PASSWORD, quote(postgres_server.PASSWORD, safe=""))
+from tests.conftest import Bake, BakedProject, create_database, postgres_server
+from tests.service import DATABASE_SECRETS, Service, assert_clean, serve
+from tests.traffic import Account, connection, drive_load, sign_up, sign_up_many
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +38,11 @@ def server() -> Iterator[Any]:
         yield server
 
 
-def create_database(server: Any) -> Database:
-    name = f"reliability_{uuid.uuid4().hex[:12]}"
-    Database(server.url).psql(f'CREATE DATABASE "{name}"')
-    return Database(urlsplit(server.url)._replace(path=f"/{name}").geturl())
-
-
 @pytest.fixture(scope="module")
 def project(bake_shared: Bake, server: Any) -> BakedProject:
     project = bake_shared(database="postgresql")
     project.sync()
-    project.use_database(create_database(server))
+    project.use_database(create_database(server.url))
     project.alembic("upgrade", "head")
     return project
 
@@ -66,30 +53,9 @@ def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> 
         yield service
 
 
-@dataclass(frozen=True)
-class Account:
-    email: str
-    headers: dict[str, str]
-
-
-def sign_up(base_url: str, email: str) -> Account:
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        created = client.post("/users/", json={"email": email, "password": USER_PASSWORD})
-        assert created.status_code == 201, created.text
-        login = client.post("/login", data={"username": email, "password": USER_PASSWORD})
-        assert login.status_code == 200, login.text
-    return Account(email, {"Authorization": f"Bearer {login.json()['access_token']}"})
-
-
 @pytest.fixture(scope="module")
 def accounts(service: Service) -> list[Account]:
-    return [sign_up(service.base_url, f"user{n}@example.com") for n in range(8)]
-
-
-def assert_clean(log: str) -> None:
-    """No tracebacks, no errors and no database password in (a stretch of) the server log."""
-    for sign in ("Traceback", "ERROR", *DATABASE_SECRETS):
-        assert sign not in log, f"{sign!r} in the server log:\n{log[-5000:]}"
+    return sign_up_many(service.base_url, 8)
 
 
 # Load ------------------------------------------------------------------------------------
@@ -98,94 +64,13 @@ LOAD_CLIENTS = 64
 LOAD_SECONDS = 30
 
 
-@dataclass
-class Load:
-    """What the load run got back: answers per operation, and anything that was not one."""
-
-    answered: Counter[str] = field(default_factory=Counter)
-    latencies: list[float] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        total = sum(self.answered.values())
-        percentiles = statistics.quantiles(self.latencies, n=100)
-        return (
-            f"{LOAD_CLIENTS} clients, {total} requests in {self.seconds:.1f} s "
-            f"({total / self.seconds:.0f}/s), p50 {percentiles[49] * 1000:.0f} ms, "
-            f"p99 {percentiles[98] * 1000:.0f} ms, max {max(self.latencies) * 1000:.0f} ms: "
-            f"{dict(self.answered)}; "
-            f"{len(self.failures)} failed"
-        )
-
-
-def connection(base_url: str, timeout: float) -> httpx.AsyncClient:
-    """A client of its own: one keep-alive connection, used back to back, never left idle
-    long enough to race the server closing it."""
-    limits = httpx.Limits(max_connections=1)
-    return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits)
-
-
-def next_request(
-    rng: random.Random, number: int, post_ids: list[int]
-) -> tuple[str, dict[str, Any], set[int]]:
-    """One client's next request, mostly reads: its name, httpx arguments, and good answers."""
-    operation = rng.choices(["list", "get", "create", "vote"], [35, 35, 15, 15])[0]
-    if operation == "list":
-        return operation, {"method": "GET", "url": "/posts/?limit=10"}, {200}
-    if operation == "get":
-        return operation, {"method": "GET", "url": f"/posts/{rng.choice(post_ids)}"}, {200}
-    if operation == "create":
-        body = {"title": f"load {number}", "content": "written under load"}
-        return operation, {"method": "POST", "url": "/posts/", "json": body}, {201}
-    direction = rng.choice([0, 1])
-    body = {"post_id": rng.choice(post_ids), "dir": direction}
-    # Voting twice is a conflict; taking back a vote never given is a 404.
-    expected = {201, 409} if direction else {201, 404}
-    return operation, {"method": "POST", "url": "/vote/", "json": body}, expected
-
-
-async def drive_load(base_url: str, accounts: list[Account]) -> Load:
-    load = Load()
-    post_ids: list[int] = []
-    async with connection(base_url, 30) as client:
-        for account in accounts:
-            body = {"title": "seed", "content": "a post to read and vote on"}
-            response = await client.post("/posts/", json=body, headers=account.headers)
-            assert response.status_code == 201, response.text
-            post_ids.append(response.json()["id"])
-
-    async def one_client(number: int, deadline: float) -> None:
-        rng = random.Random(number)
-        headers = accounts[number % len(accounts)].headers
-        async with connection(base_url, 30) as client:
-            while time.monotonic() < deadline:
-                operation, request, expected = next_request(rng, number, post_ids)
-                sent = time.monotonic()
-                try:
-                    response = await client.request(**request, headers=headers)
-                except httpx.HTTPError as error:
-                    load.failures.append(f"{operation}: {error!r}")
-                    continue
-                load.latencies.append(time.monotonic() - sent)
-                load.answered[operation] += 1
-                if response.status_code not in expected:
-                    load.failures.append(f"{operation}: {response.status_code} {response.text}")
-                elif operation == "create":
-                    post_ids.append(response.json()["id"])
-
-    started = time.monotonic()
-    clients = (one_client(n, started + LOAD_SECONDS) for n in range(LOAD_CLIENTS))
-    await asyncio.gather(*clients)
-    load.seconds = time.monotonic() - started
-    return load
-
-
 def test_sixty_four_clients_for_thirty_seconds_get_no_errors(
     service: Service, accounts: list[Account], record_property: Callable[[str, object], None]
 ) -> None:
     log_start = len(service.log())
-    load = asyncio.run(drive_load(service.base_url, accounts))
+    load = asyncio.run(
+        drive_load(service.base_url, accounts, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS)
+    )
     record_property("figure", f"load: {load.summary()}")
     assert not load.failures, f"{load.summary()}\n" + "\n".join(load.failures[:20])
     assert sum(load.answered.values()) > LOAD_CLIENTS
@@ -435,95 +320,6 @@ def test_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(
     figure = f"login: wrong password {wrong * 1000:.0f} ms, unknown email {unknown * 1000:.0f} ms"
     record_property("figure", figure)
     assert 1 / 5 < wrong / unknown < 5
-
-
-# Migrations under faults -----------------------------------------------------------------
-
-NEXT_REVISION = "5e7c0a1d2b93"
-ADD_TAGS = f'''"""Add tags, and a summary to posts."""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{NEXT_REVISION}"
-down_revision = "{HEAD}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_table(
-        "tags",
-        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("name", sa.Text(), nullable=False),
-    )
-    op.add_column("posts", sa.Column("summary", sa.Text()))
-
-
-def downgrade() -> None:
-    op.drop_column("posts", "summary")
-    op.drop_table("tags")
-'''
-
-
-def schema_state(db: Database) -> str:
-    return db.psql(
-        "SELECT (SELECT string_agg(version_num, ',') FROM alembic_version)"
-        " || ' tags=' || (to_regclass('public.tags') IS NOT NULL)"
-        " || ' summary=' || EXISTS (SELECT FROM information_schema.columns"
-        "   WHERE table_name = 'posts' AND column_name = 'summary')"
-    )
-
-
-@contextmanager
-def holding_a_read_lock_on_posts(db: Database) -> Iterator[None]:
-    """A transaction that has read `posts`, as a long report would, until the block ends."""
-    holder = subprocess.Popen(
-        ["psql", db.url, "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    )
-    assert holder.stdin is not None
-    try:
-        holder.stdin.write("BEGIN; LOCK TABLE posts IN ACCESS SHARE MODE;\n")
-        holder.stdin.flush()
-        granted = "SELECT count(*) FROM pg_locks WHERE relation = 'posts'::regclass AND granted"
-        wait_until(lambda: db.psql(granted) == "1", 30, "the read lock")
-        yield
-    finally:
-        holder.stdin.close()  # psql exits, and its transaction ends
-        holder.wait(timeout=10)
-
-
-def test_a_migration_killed_midway_leaves_the_previous_revision(bake: Bake, server: Any) -> None:
-    project = bake(database="postgresql")  # its own project: it gains a revision
-    project.sync()
-    db = create_database(server)
-    project.use_database(db)
-    project.alembic("upgrade", "head")
-    versions = project.path / "alembic" / "versions"
-    (versions / f"2026_11_27_0900_{NEXT_REVISION}_add_tags.py").write_text(ADD_TAGS, "utf-8")
-
-    # A long read of posts: the revision creates `tags`, then its ADD COLUMN waits for posts.
-    with holding_a_read_lock_on_posts(db):
-        upgrade = start_process_group(
-            ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
-            project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'posts'::regclass"
-            wait_until(lambda: db.psql(f"{waiting} AND NOT granted") == "1", 30, "a waiting ALTER")
-        finally:
-            signal_group(upgrade, signal.SIGKILL)
-        _, stderr = upgrade.communicate(timeout=10)
-        assert upgrade.returncode == -signal.SIGKILL
-        assert f"Running upgrade {HEAD} -> {NEXT_REVISION}" in stderr
-        assert schema_state(db) == f"{HEAD} tags=false summary=false"
-    # The killed migration's session goes once it notices its client is gone.
-    others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-    wait_until(lambda: db.psql(f"{others} AND pid <> pg_backend_pid()") == "0", 30, "cleanup")
-    assert schema_state(db) == f"{HEAD} tags=false summary=false"
-
-    project.alembic("upgrade", "head")
-    assert schema_state(db) == f"{NEXT_REVISION} tags=true summary=true"
 
 
 # Secrets ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""GET /health says whether the database answers."""
+"""GET /health says whether the database answers; GET /health/live does not ask it."""
 
 from httpx import AsyncClient
 
@@ -15,3 +15,11 @@ async def test_health_is_unavailable_when_the_database_is_down(
     response = await client_without_database.get("/health")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
+async def test_liveness_answers_while_the_database_is_down(
+    client_without_database: AsyncClient,
+) -> None:
+    response = await client_without_database.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,523 @@
+"""Releases under live traffic: migrations on a busy database, and replicas stopped mid-load.
+
+All parts are real: the baked project served by uvicorn on loopback, its own `alembic`
+command, the shared throwaway PostgreSQL (hostile password), and psql sessions that hold
+locks the way a long report or a session left idle in a transaction does.
+"""
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    HEAD,
+    Bake,
+    BakedProject,
+    Database,
+    create_database,
+    drop_database,
+    wait_until,
+)
+from tests.service import Service, assert_clean, serve, signal_group, start_process_group
+from tests.traffic import Account, Load, connection, drive_load, sign_up_many
+
+# The template's defaults, which these tests hold it to.
+LOCK_TIMEOUT = 0.5
+# How much longer than one lock-timeout attempt a read may take: the read itself, and a
+# machine busy with the other tests.
+READ_MARGIN = 0.5
+BLOCKER_APPLICATION = "nightly report"
+TAGS_REVISION = "5e7c0a1d2b93"  # creates a table: locks nothing anyone uses
+SUMMARY_REVISION = "9a3f6e2c1b74"  # adds a column to posts: waits for its readers
+EXPAND_REVISION = "c4d8e1f5a2b6"  # the README's expand step
+
+
+def revision_file(revision: str, down_revision: str, message: str, functions: str) -> str:
+    return (
+        f'"""{message}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f'revision = "{revision}"\ndown_revision = "{down_revision}"\n'
+        f"branch_labels = None\ndepends_on = None\n\n\n{functions}"
+    )
+
+
+TAGS = revision_file(
+    TAGS_REVISION,
+    HEAD,
+    "Add tags.",
+    """def upgrade() -> None:
+    op.create_table(
+        "tags",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("name", sa.Text(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("tags")
+""",
+)
+SUMMARY = revision_file(
+    SUMMARY_REVISION,
+    TAGS_REVISION,
+    "Add a summary to posts.",
+    """
+def upgrade() -> None:
+    op.add_column("posts", sa.Column("summary", sa.Text()))
+
+
+def downgrade() -> None:
+    op.drop_column("posts", "summary")
+""".lstrip(),
+)
+
+
+@pytest.fixture(scope="module")
+def project(bake_shared: Bake, postgres_server_url: str) -> Iterator[BakedProject]:
+    project = bake_shared(database="postgresql")
+    project.sync()
+    database = create_database(postgres_server_url)
+    project.use_database(database)
+    project.alembic("upgrade", "head")
+    yield project
+    drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with serve(project, tmp_path_factory.mktemp("uvicorn") / "uvicorn.log") as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def accounts(service: Service) -> list[Account]:
+    return sign_up_many(service.base_url, 8)
+
+
+@pytest.fixture(scope="module")
+def post_id(service: Service, accounts: list[Account]) -> int:
+    body = {"title": "read me", "content": "while the schema changes"}
+    with httpx.Client(base_url=service.base_url, timeout=30) as client:
+        response = client.post("/posts/", json=body, headers=accounts[0].headers)
+    assert response.status_code == 201, response.text
+    post: int = response.json()["id"]
+    return post
+
+
+@pytest.fixture
+def add_revisions(project: BakedProject) -> Iterator[Callable[..., None]]:
+    """Add revision files to the project for one test; afterwards the database goes back to
+    the initial revision and the files go."""
+    versions = project.path / "alembic" / "versions"
+    added: list[Path] = []
+
+    def add(*sources: str) -> None:
+        for source in sources:
+            revision = re.search(r'^revision = "(\w+)"', source, re.MULTILINE)
+            assert revision is not None
+            path = versions / f"2026_12_01_{len(added):04d}_{revision.group(1)}_test.py"
+            path.write_text(source, encoding="utf-8")
+            added.append(path)
+
+    yield add
+    project.alembic("downgrade", HEAD)
+    for path in added:
+        path.unlink()
+
+
+def database_of(project: BakedProject) -> Database:
+    assert project.database is not None
+    return project.database
+
+
+def schema_state(db: Database) -> str:
+    return db.psql(
+        "SELECT (SELECT string_agg(version_num, ',') FROM alembic_version)"
+        " || ' tags=' || (to_regclass('public.tags') IS NOT NULL)"
+        " || ' summary=' || EXISTS (SELECT FROM information_schema.columns"
+        "   WHERE table_name = 'posts' AND column_name = 'summary')"
+    )
+
+
+@contextmanager
+def reading_posts_in_a_transaction(db: Database) -> Iterator[int]:
+    """A session that has read `posts` in a transaction it keeps open, as a long report
+    would, until the block ends (or it is terminated); yields its pid."""
+    holder = subprocess.Popen(
+        ["psql", db.url, "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert holder.stdin is not None
+    try:
+        holder.stdin.write(
+            f"SET application_name = '{BLOCKER_APPLICATION}';\n"
+            "BEGIN;\nSELECT count(*) FROM posts;\n"
+        )
+        holder.stdin.flush()
+        holding = (
+            "SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid)"
+            f" WHERE relation = 'posts'::regclass AND granted"
+            f" AND application_name = '{BLOCKER_APPLICATION}'"
+        )
+        wait_until(lambda: db.psql(holding) != "", 30, "the blocker's lock on posts")
+        yield int(db.psql(holding))
+    finally:
+        holder.stdin.close()  # psql exits, and its transaction ends
+        holder.wait(timeout=10)
+
+
+def named_in(db: Database, blocker: int) -> str:
+    """How a retry line names the blocker: pid, user and application, always visible."""
+    user = db.settings["DATABASE_USERNAME"]
+    return f'pid {blocker} (user {user}, application "{BLOCKER_APPLICATION}"'
+
+
+@dataclass
+class Reads:
+    """What readers of `GET /posts/{id}` got while a migration ran."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.latencies)} reads, slowest {max(self.latencies) * 1000:.0f} ms, "
+            f"{len(self.failures)} failed"
+        )
+
+
+@dataclass(frozen=True)
+class Migration:
+    returncode: int
+    output: str  # what it printed, as a terminal shows it
+    reads: Reads
+
+    @property
+    def retries(self) -> list[str]:
+        return [line for line in self.output.splitlines() if "no lock within" in line]
+
+
+async def read_post(base_url: str, account: Account, post_id: int, reads: Reads) -> None:
+    async with connection(base_url, 30) as client:
+        while True:
+            sent = time.monotonic()
+            try:
+                response = await client.get(f"/posts/{post_id}", headers=account.headers)
+            except httpx.HTTPError as error:
+                reads.failures.append(repr(error))
+                continue
+            reads.latencies.append(time.monotonic() - sent)
+            if response.status_code != 200:
+                reads.failures.append(f"{response.status_code} {response.text}")
+            await asyncio.sleep(0.01)
+
+
+async def upgrade_while_reading(
+    project: BakedProject,
+    service: Service,
+    account: Account,
+    post_id: int,
+    on_line: Callable[[str], Awaitable[None]] | None = None,
+    env: dict[str, str] | None = None,
+) -> Migration:
+    """Run `alembic upgrade head` while four clients read a post through the API."""
+    reads = Reads()
+    readers = [
+        asyncio.create_task(read_post(service.base_url, account, post_id, reads)) for _ in range(4)
+    ]
+    await asyncio.sleep(0.3)
+    process = await asyncio.create_subprocess_exec(
+        "uv", "run", "--no-sync", "alembic", "upgrade", "head",
+        cwd=project.path, env=project.environ(env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = []
+    async for raw in process.stdout:
+        lines.append(raw.decode())
+        if on_line is not None:
+            await on_line(lines[-1])
+    returncode = await asyncio.wait_for(process.wait(), 30)
+    await asyncio.sleep(0.3)  # reads after the migration, on the new schema
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    return Migration(returncode, "".join(lines), reads)
+
+
+def assert_reads_never_stalled(reads: Reads) -> None:
+    assert not reads.failures, reads.failures[:10]
+    assert reads.latencies
+    assert max(reads.latencies) < LOCK_TIMEOUT + READ_MARGIN, reads.summary()
+
+
+# A migration blocked by a long transaction -----------------------------------------------
+
+
+def test_a_blocked_migration_retries_without_stalling_reads_and_completes_once_freed(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    post_id: int,
+    add_revisions: Callable[..., None],
+    record_property: Callable[[str, object], None],
+) -> None:
+    add_revisions(TAGS, SUMMARY)
+    db = database_of(project)
+    terminated: list[int] = []
+
+    async def end_blocker_after_two_retries(line: str) -> None:
+        # As the README says to: the pid the retry line names, ended by pg_terminate_backend.
+        if "no lock within" in line and "(attempt 2)" in line:
+            match = re.search(r"blocked by pid (\d+)", line)
+            assert match is not None, line
+            terminated.append(int(match.group(1)))
+            db.psql(f"SELECT pg_terminate_backend({terminated[0]})")
+
+    with reading_posts_in_a_transaction(db) as blocker:
+        migration = asyncio.run(
+            upgrade_while_reading(
+                project, service, accounts[0], post_id, end_blocker_after_two_retries
+            )
+        )
+    record_property("figure", f"blocked migration: {migration.reads.summary()}")
+
+    assert migration.returncode == 0, migration.output
+    assert terminated == [blocker]
+    assert len(migration.retries) == 2, migration.output
+    first = migration.retries[0]
+    assert f"upgrade {TAGS_REVISION} -> {SUMMARY_REVISION}: no lock within 0.5 s" in first
+    assert named_in(db, blocker) in first
+    assert "idle in transaction" in first
+    assert "query 'SELECT count(*) FROM posts;'" in first
+    # The first revision was applied once; the blocked one ran again from its start.
+    assert migration.output.count(f"Running upgrade {HEAD} -> {TAGS_REVISION}") == 1
+    assert migration.output.count(f"Running upgrade {TAGS_REVISION} -> {SUMMARY_REVISION}") == 3
+    assert schema_state(db) == f"{SUMMARY_REVISION} tags=true summary=true"
+    assert_reads_never_stalled(migration.reads)
+
+
+def test_a_migration_blocked_past_its_window_gives_up_naming_the_blocker(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    post_id: int,
+    add_revisions: Callable[..., None],
+) -> None:
+    add_revisions(TAGS, SUMMARY)
+    db = database_of(project)
+    with reading_posts_in_a_transaction(db) as blocker:
+        migration = asyncio.run(
+            upgrade_while_reading(
+                project, service, accounts[0], post_id, env={"MIGRATION_RETRY_WINDOW": "3"}
+            )
+        )
+    assert migration.returncode != 0
+    last_line = migration.output.strip().splitlines()[-1]
+    assert last_line.startswith(
+        f"FAILED: upgrade {TAGS_REVISION} -> {SUMMARY_REVISION} gave up after 3 attempts"
+    )
+    assert named_in(db, blocker) in last_line
+    assert f"the database stays at {TAGS_REVISION}" in last_line
+    assert "Traceback" not in migration.output
+    assert len(migration.retries) == 2, migration.output
+    # The revision before the blocked one stays applied.
+    assert schema_state(db) == f"{TAGS_REVISION} tags=true summary=false"
+    assert_reads_never_stalled(migration.reads)
+
+
+def test_an_unblocked_migration_runs_at_once(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    post_id: int,
+    add_revisions: Callable[..., None],
+) -> None:
+    add_revisions(TAGS, SUMMARY)
+    migration = asyncio.run(upgrade_while_reading(project, service, accounts[0], post_id))
+    assert migration.returncode == 0, migration.output
+    assert migration.retries == []
+    assert schema_state(database_of(project)) == f"{SUMMARY_REVISION} tags=true summary=true"
+    assert_reads_never_stalled(migration.reads)
+
+
+def test_a_migration_killed_midway_leaves_the_previous_revision(
+    project: BakedProject, add_revisions: Callable[..., None]
+) -> None:
+    add_revisions(TAGS, SUMMARY)
+    db = database_of(project)
+    with reading_posts_in_a_transaction(db):
+        upgrade = start_process_group(
+            ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
+            project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'posts'::regclass"
+            wait_until(lambda: db.psql(f"{waiting} AND NOT granted") == "1", 30, "a waiting ALTER")
+        finally:
+            signal_group(upgrade, signal.SIGKILL)
+        _, stderr = upgrade.communicate(timeout=10)
+    assert upgrade.returncode == -signal.SIGKILL
+    assert f"Running upgrade {TAGS_REVISION} -> {SUMMARY_REVISION}" in stderr
+    # The killed migration's session goes once it notices its client is gone.
+    alter = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE posts%'"
+    wait_until(lambda: db.psql(f"{alter} AND pid <> pg_backend_pid()") == "0", 30, "cleanup")
+    assert schema_state(db) == f"{TAGS_REVISION} tags=true summary=false"
+
+    project.alembic("upgrade", "head")
+    assert schema_state(db) == f"{SUMMARY_REVISION} tags=true summary=true"
+
+
+# The expand step of a release, under load ------------------------------------------------
+
+EXPAND_CLIENTS = 32
+
+
+def readme_expand_step(project: BakedProject) -> str:
+    """The README's example of a new column and its index, as the README shows it."""
+    section = project.read("README.md").split("### Rolling out a migration safely")[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    lines = match.group(1).splitlines(keepends=True)
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    return "".join(line[indent:] if line.strip() else "\n" for line in lines)
+
+
+def test_the_expand_step_runs_under_load_without_a_failed_request(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    add_revisions: Callable[..., None],
+    record_property: Callable[[str, object], None],
+) -> None:
+    functions = readme_expand_step(project)
+    assert "postgresql_concurrently=True" in functions
+    assert "autocommit_block()" in functions
+    assert "op.add_column(" in functions
+    add_revisions(revision_file(EXPAND_REVISION, HEAD, "Expand.", functions))
+
+    async def upgrade_under_load() -> tuple[int, str, Load]:
+        load = asyncio.create_task(
+            drive_load(service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=8)
+        )
+        await asyncio.sleep(1.5)
+        process = await asyncio.create_subprocess_exec(
+            "uv", "run", "--no-sync", "alembic", "upgrade", "head",
+            cwd=project.path, env=project.environ(),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await process.communicate()
+        assert not load.done(), "the load ended before the migration did"
+        assert process.returncode is not None
+        return process.returncode, stderr.decode(), await load
+
+    returncode, stderr, load = asyncio.run(upgrade_under_load())
+    record_property("figure", f"expand step under load: {load.summary()}")
+    assert returncode == 0, stderr
+    assert f"Running upgrade {HEAD} -> {EXPAND_REVISION}" in stderr
+    assert not load.failures, load.failures[:10]
+    db = database_of(project)
+    assert (
+        db.psql("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_posts_edited_at'::regclass")
+        == "t"
+    )
+
+
+# A replica stopped under load ------------------------------------------------------------
+
+
+def image_command(project: BakedProject) -> list[str]:
+    """The command the Dockerfile runs the service with (its exec-form CMD)."""
+    dockerfile = project.read("Dockerfile").replace("\\\n", "")
+    match = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert match is not None
+    command: list[str] = json.loads(match.group(1))
+    return command
+
+
+def graceful_timeout(command: list[str]) -> float:
+    return float(command[command.index("--timeout-graceful-shutdown") + 1])
+
+
+@dataclass(frozen=True)
+class Request:
+    what: str
+    sent: float
+    answered: float | None
+    outcome: str  # the status code, or the error
+
+
+def test_a_replica_told_to_stop_finishes_every_request_it_accepted(
+    project: BakedProject, accounts: list[Account], tmp_path: Path
+) -> None:
+    command = image_command(project)
+    requests: list[Request] = []
+    with serve(project, tmp_path / "uvicorn.log", command=command) as replica:
+
+        async def client(number: int, stop: asyncio.Event) -> None:
+            account = accounts[number % len(accounts)]
+            form = {"username": account.email, "password": "correct horse battery staple"}
+            # Slow (argon2) and quick requests, so that some are in flight at the signal.
+            calls = [
+                ("login", {"method": "POST", "url": "/login", "data": form}, 200),
+                ("me", {"method": "GET", "url": "/users/me", "headers": account.headers}, 200),
+                ("create", {"method": "POST", "url": "/posts/", "headers": account.headers,
+                            "json": {"title": "t", "content": "c"}}, 201),
+            ]  # fmt: skip
+            async with connection(replica.base_url, 30) as http:
+                for n in range(10_000):
+                    if stop.is_set():
+                        return
+                    what, call, expected = calls[(number + n) % len(calls)]
+                    sent = time.monotonic()
+                    try:
+                        response = await http.request(**call)  # type: ignore[arg-type]
+                    except httpx.HTTPError as error:
+                        requests.append(Request(what, sent, None, type(error).__name__))
+                        if time.monotonic() > signalled:
+                            return  # the replica no longer takes this client's requests
+                        continue
+                    outcome = str(response.status_code)
+                    if response.status_code != expected:
+                        outcome += f" {response.text}"
+                    requests.append(Request(what, sent, time.monotonic(), outcome))
+
+        signalled = float("inf")
+
+        async def stop_under_load() -> float:
+            nonlocal signalled
+            stop = asyncio.Event()
+            clients = [asyncio.create_task(client(n, stop)) for n in range(16)]
+            await asyncio.sleep(2)
+            signalled = time.monotonic()
+            signal_group(replica.process, signal.SIGTERM)
+            exit_code = await asyncio.to_thread(replica.process.wait, 60)
+            exited = time.monotonic()
+            stop.set()
+            await asyncio.gather(*clients)
+            # uvicorn re-raises the signal once it has shut down, as programs should.
+            assert exit_code in {0, -signal.SIGTERM}, replica.log()
+            return exited - signalled
+
+        seconds_to_exit = asyncio.run(stop_under_load())
+        log = replica.log()
+
+    before = [r for r in requests if r.sent < signalled]
+    in_flight = [r for r in before if r.answered is not None and r.answered > signalled]
+    assert in_flight, "no request was in flight at the signal"
+    bad = [r for r in before if r.outcome not in {"200", "201"}]
+    assert not bad, f"requests sent before the signal that failed: {bad[:10]}"
+    # After it, new requests find the door closed: refused, never an error answer.
+    after = [r for r in requests if r.sent >= signalled and r.answered is not None]
+    assert all(r.outcome in {"200", "201"} for r in after), after[:10]
+    assert seconds_to_exit < graceful_timeout(command) + 2
+    assert "Application shutdown complete" in log
+    assert_clean(log)
