@@ -2,9 +2,11 @@
 
 import ast
 import re
+import shutil
 import sqlite3
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -152,41 +154,163 @@ def _waiting_for_advisory_lock(db: Database) -> int:
     )
 
 
-def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
-    db = database_of(pg)
-    match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", pg.read("app/migration_locks.py"))
+@contextmanager
+def holding_the_migration_lock(project: BakedProject) -> Iterator[Database]:
+    """Hold the project's migration lock from psql until the block ends."""
+    db = database_of(project)
+    match = re.search(r"MIGRATION_LOCK_KEY = ([\d_]+)", project.read("app/migration_locks.py"))
     assert match is not None
     lock_key = int(match.group(1).replace("_", ""))
-    # Hold the migration lock so that all six processes queue behind it, then let them race:
-    # on two cores, six processes started in a row would otherwise rarely overlap.
     holder = subprocess.Popen(
         ["psql", db.url, "-X", "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     assert holder.stdin is not None
     holder.stdin.write(f"SELECT pg_advisory_lock({lock_key});\n")
     holder.stdin.flush()
-    wait_until(lambda: "advisory" in db.psql("SELECT locktype FROM pg_locks"), 10, "the lock")
-    upgrades = [
-        subprocess.Popen(
-            ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
-            cwd=pg.path,
-            env=pg.environ(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(6)
-    ]
     try:
-        wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
+        wait_until(lambda: "advisory" in db.psql("SELECT locktype FROM pg_locks"), 10, "the lock")
+        yield db
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
+    # Hold the migration lock so that all six processes queue behind it, then let them race:
+    # on two cores, six processes started in a row would otherwise rarely overlap.
+    with holding_the_migration_lock(pg) as db:
+        upgrades = [
+            subprocess.Popen(
+                ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
+                cwd=pg.path,
+                env=pg.environ(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
     outputs = [process.communicate(timeout=120) for process in upgrades]
     assert [process.returncode for process in upgrades] == [0] * 6, outputs
     applied = [stderr for _, stderr in outputs if f"Running upgrade  -> {HEAD}" in stderr]
     assert len(applied) == 1
     assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+# Programs and test tools that hand env.py a connection ---------------------------------
+
+CALLER = """
+import asyncio
+import sys
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.util import greenlet_spawn
+
+from app.config import settings
+
+config = Config("alembic.ini")
+
+
+def upgrade(connectable):
+    config.attributes["connection"] = connectable
+    command.upgrade(config, "head")
+
+
+async def main(case):
+    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    if case == "cookbook":  # Alembic's cookbook: a connection in the caller's transaction
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+    elif case == "cookbook-rolled-back":
+        async with engine.connect() as connection:
+            await connection.begin()
+            await connection.run_sync(upgrade)
+            await connection.rollback()
+    elif case == "connection":
+        async with engine.connect() as connection:
+            await connection.run_sync(upgrade)
+    elif case == "engine":
+        await greenlet_spawn(upgrade, engine.sync_engine)
+    await engine.dispose()
+
+
+if sys.argv[1] == "async-engine":  # pytest-alembic's asyncio setup, outside any event loop
+    upgrade(create_async_engine(settings.sqlalchemy_url))
+else:
+    asyncio.run(main(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize(
+    "caller", ["cookbook", "cookbook-rolled-back", "connection", "engine", "async-engine"]
+)
+def test_env_py_migrates_on_what_a_caller_hands_over(pg: BakedProject, caller: str) -> None:
+    script = pg.path / "migrate_as_a_caller.py"
+    script.write_text(CALLER, encoding="utf-8")
+    try:
+        # Each waits for the migration lock, whoever owns the connection.
+        with holding_the_migration_lock(pg) as db:
+            process = subprocess.Popen(
+                ["uv", "run", "--no-sync", "python", script.name, caller],
+                cwd=pg.path, env=pg.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+            wait_until(lambda: _waiting_for_advisory_lock(db) == 1, 60, "the caller to wait")
+        output, _ = process.communicate(timeout=60)
+    finally:
+        script.unlink()
+    assert process.returncode == 0, output
+    tables = db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'users'")
+    if caller == "cookbook-rolled-back":  # the caller's transaction was the caller's to end
+        assert tables == "0"
+    else:
+        assert tables == "1"
+        assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+PYTEST_ALEMBIC_CONFTEST = """
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.config import settings
+
+
+@pytest.fixture
+def alembic_engine():
+    return create_async_engine(settings.sqlalchemy_url)
+"""
+PYTEST_ALEMBIC_TESTS = """
+from pytest_alembic.tests import (  # noqa: F401
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+"""
+
+
+def test_pytest_alembic_ready_made_tests_pass(pg: BakedProject, tmp_path: Path) -> None:
+    """Wired as pytest-alembic's asyncio documentation shows, in a folder of their own: its
+    plugin stops at collection in a suite with a tests/conftest.py on pytest 9.2."""
+    checks = pg.path / "migration_checks"
+    checks.mkdir()
+    try:
+        (checks / "conftest.py").write_text(PYTEST_ALEMBIC_CONFTEST, encoding="utf-8")
+        (checks / "test_pytest_alembic.py").write_text(PYTEST_ALEMBIC_TESTS, encoding="utf-8")
+        result = pg.run(
+            "uv", "run", "--no-sync", "--with", "pytest-alembic==0.13.1",
+            "python", "-m", "pytest", "-p", "no:cacheprovider", "-v", checks.name,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(checks)
+    for name in ("test_single_head_revision", "test_upgrade", "test_model_definitions_match_ddl",
+                 "test_up_down_consistency"):  # fmt: skip
+        assert f"{name} PASSED" in result.stdout, result.stdout
+    assert "4 passed" in result.stdout
 
 
 # The seed's daily workflow, on both databases -------------------------------------------
@@ -249,6 +373,94 @@ def test_autogenerate_writes_just_the_model_change(fresh_project: BakedProject) 
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     project.alembic("downgrade", "-1")
     assert project.alembic("current").stdout.split() == [HEAD]
+
+
+@pytest.fixture
+def sqlite_fresh(bake: Bake, tmp_path: Path) -> BakedProject:
+    """A project of the test's own, on a SQLite file: free to gain revisions."""
+    project = bake(database="sqlite")
+    project.sync()
+    project.env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"}
+    return project
+
+
+def new_revision(project: BakedProject, message: str) -> Path:
+    project.alembic("revision", "-m", message)
+    slug = message.replace(" ", "_")
+    [path] = (project.path / "alembic" / "versions").glob(f"*_{slug}.py")
+    return path
+
+
+def test_a_hand_written_revision_is_ready_to_edit(sqlite_fresh: BakedProject) -> None:
+    project = sqlite_fresh
+    revision = new_revision(project, "add summary")
+    source = revision.read_text(encoding="utf-8")
+    assert "import sqlalchemy as sa\n" in source
+    assert "from alembic import op\n" in source
+    project.run("uv", "run", "--no-sync", "ruff", "check", str(revision))
+    project.run("uv", "run", "--no-sync", "ruff", "format", "--check", str(revision))
+
+    # What its author writes next.
+    upgrade = 'op.add_column("posts", sa.Column("summary", sa.Text()))'
+    downgrade = 'op.drop_column("posts", "summary")'
+    assert source.count("    pass\n") == 2
+    source = source.replace("    pass\n", f"    {upgrade}\n", 1).replace(
+        "    pass\n", f"    {downgrade}\n"
+    )
+    revision.write_text(source, encoding="utf-8")
+    project.alembic("upgrade", "head")
+    database = project.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as connection:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(posts)")}
+    assert "summary" in columns
+    project.alembic("downgrade", "-1")
+    assert project.alembic("current").stdout.split() == [HEAD]
+
+
+def git(project: BakedProject, *args: str, check: bool = True) -> str:
+    identity = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+                "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}  # fmt: skip
+    result = project.run("git", *args, env=identity, check=check)
+    return result.stdout + result.stderr
+
+
+def test_two_branches_that_each_add_a_revision_conflict_in_git(sqlite_fresh: BakedProject) -> None:
+    project = sqlite_fresh
+    head_file = "alembic/head.txt"
+    assert project.read(head_file) == f"{HEAD}\n"
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Bake")
+    git(project, "switch", "--quiet", "-c", "tags")
+    tags = new_revision(project, "add tags").name.split("_")[4]
+    assert project.read(head_file) == f"{tags}\n"  # the post-write hook rewrote it
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Add tags")
+    git(project, "switch", "--quiet", "main")
+    git(project, "switch", "--quiet", "-c", "bios")
+    bios_path = new_revision(project, "add bios")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Add bios")
+
+    merge = git(project, "merge", "tags", check=False)
+    assert f"CONFLICT (content): Merge conflict in {head_file}" in merge
+    assert "Automatic merge failed" in merge
+
+    # Resolved as the README says: rebase the newer revision onto the other, rewrite the file.
+    git(project, "merge", "--abort")
+    git(project, "rebase", "--quiet", "tags", check=False)
+    git(project, "checkout", "--ours", head_file)  # the upstream side: rewritten next
+    source = bios_path.read_text(encoding="utf-8")
+    assert f'down_revision: str | None = "{HEAD}"' in source
+    bios_path.write_text(source.replace(f'"{HEAD}"', f'"{tags}"'), encoding="utf-8")
+    check = ("uv", "run", "--no-sync", "python", "-m", "scripts.record_head", "--check")
+    assert project.run(*check, check=False).returncode != 0
+    project.run("uv", "run", "--no-sync", "python", "-m", "scripts.record_head")
+    project.run(*check)
+    bios = bios_path.name.split("_")[4]
+    assert project.read(head_file) == f"{bios}\n"
+    project.alembic("upgrade", "head")
+    assert project.alembic("current").stdout.split() == [bios, "(head)"]
 
 
 # SQLite ---------------------------------------------------------------------------------

@@ -405,8 +405,11 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
     add_revisions(revision_file(EXPAND_REVISION, HEAD, "Expand.", functions))
 
     async def upgrade_under_load() -> tuple[int, str, Load]:
+        migrated = asyncio.Event()
         load = asyncio.create_task(
-            drive_load(service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=8)
+            drive_load(
+                service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=120, stop=migrated
+            )
         )
         await asyncio.sleep(1.5)
         process = await asyncio.create_subprocess_exec(
@@ -416,6 +419,8 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
         )  # fmt: skip
         _, stderr = await process.communicate()
         assert not load.done(), "the load ended before the migration did"
+        await asyncio.sleep(1)  # and a little traffic on the new schema
+        migrated.set()
         assert process.returncode is not None
         return process.returncode, stderr.decode(), await load
 

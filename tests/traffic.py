@@ -81,10 +81,16 @@ def next_request(
 
 
 async def drive_load(
-    base_url: str, accounts: list[Account], *, clients: int, seconds: float
+    base_url: str,
+    accounts: list[Account],
+    *,
+    clients: int,
+    seconds: float,
+    stop: asyncio.Event | None = None,
 ) -> Load:
-    """Mixed reads and writes from `clients` clients for `seconds`, each request timing out
-    after 30 s; every answer that is not among the good ones is a failure."""
+    """Mixed reads and writes from `clients` clients for `seconds` (or until `stop` is set),
+    each request timing out after 30 s; every answer not among the good ones is a failure."""
+    stop = stop or asyncio.Event()
     load = Load(clients)
     post_ids: list[int] = []
     async with connection(base_url, 30) as client:
@@ -98,7 +104,7 @@ async def drive_load(
         rng = random.Random(number)
         headers = accounts[number % len(accounts)].headers
         async with connection(base_url, 30) as client:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not stop.is_set():
                 operation, request, expected = next_request(rng, number, post_ids)
                 sent = time.monotonic()
                 try:

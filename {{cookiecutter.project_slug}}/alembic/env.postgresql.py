@@ -95,16 +95,12 @@ def run_in_callers_transaction(connection: Connection) -> None:
 
 
 async def run_async_migrations(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
-        await connection.run_sync(run_migrations)
-
-
-async def run_async_migrations_on_own_engine() -> None:
-    # NullPool: the one connection closes with the run, releasing the lock whatever happens.
-    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
     try:
-        await run_async_migrations(engine)
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
     finally:
+        # Pooled connections belong to this event loop, which ends with the run: an engine
+        # handed over (pytest-alembic's) opens fresh ones in the caller's next loop.
         await engine.dispose()
 
 
@@ -113,8 +109,9 @@ def run_migrations_online() -> None:
     # pytest-alembic do); the command line hands over nothing.
     connectable = config.attributes.get("connection")
     if connectable is None:
-        asyncio.run(run_async_migrations_on_own_engine())
-    elif isinstance(connectable, AsyncEngine):
+        # NullPool: the one connection closes with the run, releasing the lock whatever happens.
+        connectable = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    if isinstance(connectable, AsyncEngine):
         asyncio.run(run_async_migrations(connectable))
     elif isinstance(connectable, Engine):
         with connectable.connect() as connection:
