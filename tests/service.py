@@ -1,6 +1,8 @@
 """A baked project served by a real uvicorn on loopback, for tests that drive it over HTTP."""
 
+import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -111,3 +113,16 @@ def assert_clean(log: str) -> None:
     """No tracebacks, no errors and no database password in (a stretch of) a server log."""
     for sign in ("Traceback", "ERROR", *DATABASE_SECRETS):
         assert sign not in log, f"{sign!r} in the server log:\n{log[-5000:]}"
+
+
+def image_command(project: BakedProject) -> list[str]:
+    """The command the Dockerfile runs the service with (its exec-form CMD)."""
+    dockerfile = project.read("Dockerfile").replace("\\\n", "")
+    match = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert match is not None
+    command: list[str] = json.loads(match.group(1))
+    return command
+
+
+def graceful_timeout(command: list[str]) -> float:
+    return float(command[command.index("--timeout-graceful-shutdown") + 1])

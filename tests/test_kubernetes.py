@@ -1,5 +1,6 @@
 """The Kubernetes manifests: valid for a current Kubernetes, and wired to each other."""
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ import yaml
 
 from tests.conftest import Bake, BakedProject, tool
 from tests.matrix import RENDER_ROWS, row_id
+from tests.service import graceful_timeout, image_command
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS if row["kubernetes"]]
 MANIFESTS = Path("deploy/kubernetes")
@@ -64,6 +66,37 @@ def test_probes_hit_a_path_the_app_serves(project: BakedProject) -> None:
     for probe in ("readinessProbe", "livenessProbe"):
         assert api[probe]["httpGet"]["path"] in served
         assert api[probe]["httpGet"]["port"] in {p["name"] for p in api["ports"]}
+
+
+def test_readiness_asks_the_database_and_liveness_does_not(project: BakedProject) -> None:
+    [api] = manifests(project)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/health"
+    live = api["livenessProbe"]["httpGet"]["path"]
+    assert live != "/health"
+    # The route behind the liveness probe takes no parameters, so no database session (the
+    # generated suite checks that it answers while the database is down).
+    tree = ast.parse(project.read("app/routers/health.py"))
+    [handler] = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.AsyncFunctionDef)
+        for decorator in node.decorator_list
+        if isinstance(decorator, ast.Call) and ast.literal_eval(decorator.args[0]) == live
+    ]
+    assert not handler.args.args
+
+
+def test_a_stopping_pod_drains_before_it_is_killed(project: BakedProject) -> None:
+    pod = manifests(project)["Deployment"]["spec"]["template"]["spec"]
+    [api] = pod["containers"]
+    pause_command = api["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause_command[0] == "sleep"
+    pause = float(pause_command[1])
+    assert pause >= 3  # endpoints and load balancers need a moment to drop the pod
+    # The Deployment runs the image's CMD, whose uvicorn has a graceful timeout.
+    assert "command" not in api
+    graceful = graceful_timeout(image_command(project))
+    assert pod["terminationGracePeriodSeconds"] > pause + graceful
 
 
 def test_service_hpa_and_budget_select_the_deployment(project: BakedProject) -> None:

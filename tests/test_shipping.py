@@ -9,6 +9,7 @@ import yaml
 
 from tests.conftest import Bake, tool
 from tests.matrix import RENDER_ROWS, row_id
+from tests.service import graceful_timeout, image_command
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
 
@@ -64,6 +65,9 @@ def test_compose_runs_migrations_before_the_api(bake: Bake, options: dict[str, A
         "migrate": {"condition": "service_completed_successfully"}
     }
     assert services["api"]["image"] == services["migrate"]["image"]
+    # Stopping the api waits for uvicorn's graceful shutdown before it kills the process.
+    grace = float(services["api"]["stop_grace_period"].removesuffix("s"))
+    assert grace > graceful_timeout(image_command(project))
     if options["database"] == "postgresql":
         assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
         assert "healthcheck" in services["db"]
@@ -83,7 +87,8 @@ def test_github_actions_workflow(bake: Bake, options: dict[str, Any]) -> None:
     assert workflow["permissions"] == {"contents": "read"}
     [job] = workflow["jobs"].values()
     commands = " ; ".join(step.get("run", "") for step in job["steps"])
-    for command in ("ruff check", "ruff format --check", "mypy", "alembic check", "pytest"):
+    for command in ("ruff check", "ruff format --check", "mypy", "alembic check", "pytest",
+                    "python -m scripts.record_head --check"):  # fmt: skip
         assert command in commands
     for step in job["steps"]:
         if "uses" in step:

@@ -6,7 +6,6 @@ locks the way a long report or a session left idle in a transaction does.
 """
 
 import asyncio
-import json
 import re
 import signal
 import subprocess
@@ -28,7 +27,15 @@ from tests.conftest import (
     drop_database,
     wait_until,
 )
-from tests.service import Service, assert_clean, serve, signal_group, start_process_group
+from tests.service import (
+    Service,
+    assert_clean,
+    graceful_timeout,
+    image_command,
+    serve,
+    signal_group,
+    start_process_group,
+)
 from tests.traffic import Account, Load, connection, drive_load, sign_up_many
 
 # The template's defaults, which these tests hold it to.
@@ -437,19 +444,6 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
 
 
 # A replica stopped under load ------------------------------------------------------------
-
-
-def image_command(project: BakedProject) -> list[str]:
-    """The command the Dockerfile runs the service with (its exec-form CMD)."""
-    dockerfile = project.read("Dockerfile").replace("\\\n", "")
-    match = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
-    assert match is not None
-    command: list[str] = json.loads(match.group(1))
-    return command
-
-
-def graceful_timeout(command: list[str]) -> float:
-    return float(command[command.index("--timeout-graceful-shutdown") + 1])
 
 
 @dataclass(frozen=True)
