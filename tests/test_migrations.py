@@ -518,6 +518,9 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     project.use_database(new_database())
     lint = ("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py")
     assert project.run(*lint).returncode == 0
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Bake")
 
     # A required column without a default, and an index built with the table locked.
     models = project.path / "app" / "models.py"
@@ -540,3 +543,13 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     assert result.returncode != 0
     assert "adding-required-field" in result.stdout
     assert "require-concurrent-index-creation" in result.stdout
+
+    # As CI runs it on a pull request: only the revisions the branch adds.
+    git(project, "switch", "--quiet", "-c", "dangerous")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "Dangerous change")
+    since_main = project.run(*lint, "--since", "main", check=False)
+    assert since_main.returncode != 0
+    assert "adding-required-field" in since_main.stdout
+    assert f"{revision_id}.sql" in since_main.stdout  # squawk names the files it linted
+    assert f"{HEAD}.sql" not in since_main.stdout
