@@ -19,8 +19,10 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
-# The generated project's one revision, which creates users, posts and votes.
-HEAD = "0b5d1c2e7a41"
+# The generated project's revisions: the first creates users, posts and votes, and is
+# SQLite's head; PostgreSQL's head adds the trigram index that serves searches.
+INITIAL_REVISION = "0b5d1c2e7a41"
+HEAD = "7f3b9d2e4c18"
 
 
 def _load_postgres_server() -> ModuleType:
@@ -115,6 +117,17 @@ class BakedProject:
 
     def sync(self) -> None:
         self.run("uv", "sync", "--quiet")
+
+    @property
+    def head(self) -> str:
+        """The head revision the project comes with."""
+        return HEAD if self.context["database"] == "postgresql" else INITIAL_REVISION
+
+    def new_revisions(self) -> list[Path]:
+        """Revision files added since the bake."""
+        versions = self.path / "alembic" / "versions"
+        shipped = (INITIAL_REVISION, HEAD)
+        return [p for p in sorted(versions.glob("*.py")) if p.name.split("_")[4] not in shipped]
 
 
 def tool(name: str) -> str:

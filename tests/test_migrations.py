@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HEAD, Bake, BakedProject, Database, wait_until
+from tests.conftest import HEAD, INITIAL_REVISION, Bake, BakedProject, Database, wait_until
 
+# The seed's create_all made its tables, without the trigram index that came later.
 CREATE_ALL = """
 import asyncio
 
 from app.database import engine
 from app.models import Base
+
+posts = Base.metadata.tables["posts"]
+posts.indexes = {index for index in posts.indexes if index.name != "ix_posts_title_trgm"}
 
 
 async def main() -> None:
@@ -80,6 +84,7 @@ def test_upgrade_creates_the_schema_the_models_describe(pg: BakedProject) -> Non
     assert indexes == [
         "alembic_version_pkc btree (version_num)",
         "ix_posts_owner_id btree (owner_id)",
+        "ix_posts_title_trgm gin (title gin_trgm_ops)",
         "ix_votes_post_id btree (post_id)",
         "pk_posts btree (id)",
         "pk_users btree (id)",
@@ -130,28 +135,44 @@ def test_offline_sql_needs_no_database(pg_project: BakedProject) -> None:
     result = pg_project.alembic("upgrade", "head", "--sql", env=unreachable)
     for statement in ("CREATE TABLE users", "CREATE TABLE posts", "CREATE TABLE votes",
                       "CREATE INDEX ix_votes_post_id ON votes (post_id)",
-                      f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')"):  # fmt: skip
+                      f"INSERT INTO alembic_version (version_num) VALUES ('{INITIAL_REVISION}')",
+                      "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                      "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_posts_title_trgm ON posts",
+                      f"UPDATE alembic_version SET version_num='{HEAD}'"):  # fmt: skip
         assert statement in result.stdout
 
 
 def test_adopting_alembic_on_a_create_all_database(pg: BakedProject) -> None:
-    """The seed's readers made their tables with create_all; `stamp head` adopts them."""
+    """The seed's readers made their tables with create_all; the README's commands adopt them."""
     db = database_of(pg)
     pg.run("uv", "run", "--no-sync", "python", "-c", CREATE_ALL)
     assert "users" in db.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-    pg.alembic("stamp", "head")
-    result = pg.alembic("check")
+    readme = pg.read("README.md")
+    adopt = readme.split("### Adopting Alembic on an existing database")[1].split("\n## ")[0]
+    commands = re.findall(r"^uv run (alembic [^#\n]+?)\s*(?:#.*)?$", adopt, re.MULTILINE)
+    assert [c.split()[1] for c in commands] == ["stamp", "upgrade", "check"]
+    for command in commands:
+        result = pg.alembic(*command.split()[1:])
     assert "No new upgrade operations detected" in result.stdout
     assert db.psql("SELECT version_num FROM alembic_version") == HEAD
 
 
-def _waiting_for_advisory_lock(db: Database) -> int:
-    return int(
-        db.psql(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-    )
+WAITING_LINE = "another migration of this database is running; waiting for it to end"
+
+
+def migrate_in_background(
+    args: list[str], project: BakedProject, log_path: Path
+) -> "subprocess.Popen[str]":
+    """Start a migrating command, its output going to `log_path`."""
+    with log_path.open("w", encoding="utf-8") as log:
+        return subprocess.Popen(
+            args, cwd=project.path, env=project.environ({"PYTHONPATH": "."}), stdout=log,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+
+def waits_for_the_migration_lock(log_path: Path) -> bool:
+    return WAITING_LINE in log_path.read_text(encoding="utf-8")
 
 
 @contextmanager
@@ -175,25 +196,21 @@ def holding_the_migration_lock(project: BakedProject) -> Iterator[Database]:
         holder.wait(timeout=10)
 
 
-def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject) -> None:
+def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject, tmp_path: Path) -> None:
     # Hold the migration lock so that all six processes queue behind it, then let them race:
     # on two cores, six processes started in a row would otherwise rarely overlap.
+    logs = [tmp_path / f"upgrade-{n}.log" for n in range(6)]
     with holding_the_migration_lock(pg) as db:
         upgrades = [
-            subprocess.Popen(
-                ["uv", "run", "--no-sync", "alembic", "upgrade", "head"],
-                cwd=pg.path,
-                env=pg.environ(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(6)
+            migrate_in_background(["uv", "run", "--no-sync", "alembic", "upgrade", "head"], pg, log)
+            for log in logs
         ]
-        wait_until(lambda: _waiting_for_advisory_lock(db) == 6, 60, "six waiting upgrades")
-    outputs = [process.communicate(timeout=120) for process in upgrades]
+        wait_until(lambda: all(map(waits_for_the_migration_lock, logs)), 60, "six waiting")
+    for process in upgrades:
+        process.wait(timeout=120)
+    outputs = [log.read_text(encoding="utf-8") for log in logs]
     assert [process.returncode for process in upgrades] == [0] * 6, outputs
-    applied = [stderr for _, stderr in outputs if f"Running upgrade  -> {HEAD}" in stderr]
+    applied = [s for s in outputs if f"Running upgrade  -> {INITIAL_REVISION}" in s]
     assert len(applied) == 1
     assert db.psql("SELECT version_num FROM alembic_version") == HEAD
 
@@ -217,7 +234,7 @@ config = Config("alembic.ini")
 
 def upgrade(connectable):
     config.attributes["connection"] = connectable
-    command.upgrade(config, "head")
+    command.upgrade(config, sys.argv[2])
 
 
 async def main(case):
@@ -246,30 +263,64 @@ else:
 
 
 @pytest.mark.parametrize(
-    "caller", ["cookbook", "cookbook-rolled-back", "connection", "engine", "async-engine"]
+    ("caller", "target"),
+    [
+        # In a transaction the caller began, no revision may build an index CONCURRENTLY.
+        ("cookbook", INITIAL_REVISION),
+        ("cookbook-rolled-back", INITIAL_REVISION),
+        ("connection", HEAD),
+        ("engine", HEAD),
+        ("async-engine", HEAD),
+    ],
 )
-def test_env_py_migrates_on_what_a_caller_hands_over(pg: BakedProject, caller: str) -> None:
-    script = pg.path / "migrate_as_a_caller.py"
-    script.write_text(CALLER, encoding="utf-8")
-    try:
-        # Each waits for the migration lock, whoever owns the connection.
-        with holding_the_migration_lock(pg) as db:
-            process = subprocess.Popen(
-                ["uv", "run", "--no-sync", "python", script.name, caller],
-                cwd=pg.path, env=pg.environ(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True,
-            )  # fmt: skip
-            wait_until(lambda: _waiting_for_advisory_lock(db) == 1, 60, "the caller to wait")
-        output, _ = process.communicate(timeout=60)
-    finally:
-        script.unlink()
+def test_env_py_migrates_on_what_a_caller_hands_over(
+    pg: BakedProject, caller: str, target: str, tmp_path: Path
+) -> None:
+    # Each waits for the migration lock, whoever owns the connection: in the caller's
+    # transaction, as a lock held until it ends, in a statement that waits.
+    log = tmp_path / "caller.log"
+    with holding_the_migration_lock(pg) as db:
+        process = run_as_a_caller(pg, caller, target, log)
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'"
+        wait_until(
+            lambda: waits_for_the_migration_lock(log) or db.psql(waiting) == "1",
+            60, "the caller to wait for the lock",
+        )  # fmt: skip
+    process.wait(timeout=60)
+    output = log.read_text(encoding="utf-8")
     assert process.returncode == 0, output
     tables = db.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'users'")
     if caller == "cookbook-rolled-back":  # the caller's transaction was the caller's to end
         assert tables == "0"
     else:
         assert tables == "1"
-        assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+        assert db.psql("SELECT version_num FROM alembic_version") == target
+
+
+def test_a_caller_transaction_refuses_an_autocommit_block_in_one_line(
+    pg: BakedProject, tmp_path: Path
+) -> None:
+    log = tmp_path / "caller.log"
+    process = run_as_a_caller(pg, "cookbook", HEAD, log)
+    process.wait(timeout=60)
+    output = log.read_text(encoding="utf-8")
+    assert process.returncode != 0
+    last_line = output.strip().splitlines()[-1]
+    assert "outside any transaction (an autocommit block)" in last_line
+    assert "hand env.py an engine, or a connection with no transaction begun" in last_line
+    # The caller's transaction rolled back with the error: nothing is left behind.
+    db = database_of(pg)
+    assert db.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"
+
+
+def run_as_a_caller(
+    project: BakedProject, caller: str, target: str, log_path: Path
+) -> "subprocess.Popen[str]":
+    """Run CALLER's `caller` in the project, to migrate to `target`."""
+    script = log_path.with_suffix(".py")
+    script.write_text(CALLER, encoding="utf-8")
+    args = ["uv", "run", "--no-sync", "python", str(script), caller, target]
+    return migrate_in_background(args, project, log_path)
 
 
 PYTEST_ALEMBIC_CONFTEST = """
@@ -359,8 +410,7 @@ def test_autogenerate_writes_just_the_model_change(fresh_project: BakedProject) 
     _add_bio_column(project)
     project.alembic("revision", "--autogenerate", "-m", "add user bio")
 
-    versions = project.path / "alembic" / "versions"
-    [revision] = [p for p in versions.glob("*.py") if HEAD not in p.name]
+    [revision] = project.new_revisions()
     assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}_[0-9a-f]{12}_add_user_bio\.py", revision.name)
     assert _operations(revision, "upgrade") == ["add_column"]
     assert _operations(revision, "downgrade") == ["drop_column"]
@@ -372,7 +422,7 @@ def test_autogenerate_writes_just_the_model_change(fresh_project: BakedProject) 
     project.alembic("upgrade", "head")
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     project.alembic("downgrade", "-1")
-    assert project.alembic("current").stdout.split() == [HEAD]
+    assert project.alembic("current").stdout.split() == [project.head]
 
 
 @pytest.fixture
@@ -414,7 +464,7 @@ def test_a_hand_written_revision_is_ready_to_edit(sqlite_fresh: BakedProject) ->
         columns = {row[1] for row in connection.execute("PRAGMA table_info(posts)")}
     assert "summary" in columns
     project.alembic("downgrade", "-1")
-    assert project.alembic("current").stdout.split() == [HEAD]
+    assert project.alembic("current").stdout.split() == [project.head]
 
 
 def git(project: BakedProject, *args: str, check: bool = True) -> str:
@@ -427,7 +477,7 @@ def git(project: BakedProject, *args: str, check: bool = True) -> str:
 def test_two_branches_that_each_add_a_revision_conflict_in_git(sqlite_fresh: BakedProject) -> None:
     project = sqlite_fresh
     head_file = "alembic/head.txt"
-    assert project.read(head_file) == f"{HEAD}\n"
+    assert project.read(head_file) == f"{project.head}\n"
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "-A")
     git(project, "commit", "--quiet", "-m", "Bake")
@@ -451,8 +501,8 @@ def test_two_branches_that_each_add_a_revision_conflict_in_git(sqlite_fresh: Bak
     git(project, "rebase", "--quiet", "tags", check=False)
     git(project, "checkout", "--ours", head_file)  # the upstream side: rewritten next
     source = bios_path.read_text(encoding="utf-8")
-    assert f'down_revision: str | None = "{HEAD}"' in source
-    bios_path.write_text(source.replace(f'"{HEAD}"', f'"{tags}"'), encoding="utf-8")
+    assert f'down_revision: str | None = "{project.head}"' in source
+    bios_path.write_text(source.replace(f'"{project.head}"', f'"{tags}"'), encoding="utf-8")
     check = ("uv", "run", "--no-sync", "python", "-m", "scripts.record_head", "--check")
     assert project.run(*check, check=False).returncode != 0
     project.run("uv", "run", "--no-sync", "python", "-m", "scripts.record_head")
@@ -534,9 +584,7 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     models.write_text(source, encoding="utf-8")
     project.alembic("upgrade", "head")
     project.alembic("revision", "--autogenerate", "-m", "dangerous change")
-    [revision] = [
-        p for p in (project.path / "alembic" / "versions").glob("*.py") if HEAD not in p.name
-    ]
+    [revision] = project.new_revisions()
     revision_id = revision.name.split("_")[4]
 
     result = project.run(*lint, revision_id, check=False)
@@ -553,3 +601,4 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     assert "adding-required-field" in since_main.stdout
     assert f"{revision_id}.sql" in since_main.stdout  # squawk names the files it linted
     assert f"{HEAD}.sql" not in since_main.stdout
+    assert f"{INITIAL_REVISION}.sql" not in since_main.stdout

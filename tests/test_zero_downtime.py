@@ -410,6 +410,8 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
     assert "autocommit_block()" in functions
     assert "op.add_column(" in functions
     add_revisions(revision_file(EXPAND_REVISION, HEAD, "Expand.", functions))
+    # The pattern passes the lint CI runs on new revisions.
+    project.run("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py", EXPAND_REVISION)
 
     async def upgrade_under_load() -> tuple[int, str, Load]:
         migrated = asyncio.Event()

@@ -2,9 +2,10 @@
 
 import asyncio
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, NoReturn
 
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -84,14 +85,24 @@ def run_in_callers_transaction(connection: Connection) -> None:
 
     The transaction stays the caller's to commit or roll back, so the lock and the
     timeouts last as long as it does, and a lock timeout is not retried: retrying would
-    mean rolling back the caller's work.
+    mean rolling back the caller's work. For the same reason no revision may step out of
+    it into an autocommit block (CREATE INDEX CONCURRENTLY): that one says so and stops.
     """
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     for statement in timeout_statements(*TIMEOUTS, scope="LOCAL"):
         connection.execute(text(statement))
     configure(connection=connection)
+    context.get_context().autocommit_block = refuse_autocommit_block  # type: ignore[method-assign]
     with context.begin_transaction():
         context.run_migrations()
+
+
+def refuse_autocommit_block() -> NoReturn:
+    raise CommandError(
+        "this revision runs statements outside any transaction (an autocommit block), which"
+        " cannot happen inside the transaction the caller began: hand env.py an engine, or"
+        " a connection with no transaction begun"
+    )
 
 
 async def run_async_migrations(engine: AsyncEngine) -> None:

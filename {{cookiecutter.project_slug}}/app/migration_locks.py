@@ -26,6 +26,8 @@ log = logging.getLogger("alembic.env")
 
 # Any constant works, as long as every copy of the service uses the same one.
 MIGRATION_LOCK_KEY = 4_218_093_557
+# Seconds between two tries for the migration lock while another process holds it.
+LOCK_POLL_INTERVAL = 0.5
 # PostgreSQL's SQLSTATE for "canceling statement due to lock timeout".
 LOCK_NOT_AVAILABLE = "55P03"
 HIDDEN_QUERY = "<insufficient privilege>"
@@ -56,8 +58,19 @@ def migration_lock(connection: Connection, timeouts: Iterable[str]) -> Iterator[
     already at head. The lock is session-level, so it spans every migration's transaction,
     and it is committed before Alembic begins its own: Alembic would take an open
     transaction for the caller's, and never commit it.
+
+    It is waited for by asking again and again, not by `pg_advisory_lock()`: a session
+    waiting inside a statement holds a snapshot, and a `CREATE INDEX CONCURRENTLY` of the
+    migration it waits for would wait for that snapshot in turn, for ever.
     """
-    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    try_lock = text("SELECT pg_try_advisory_lock(:key)")
+    for attempt in itertools.count():
+        if connection.execute(try_lock, {"key": MIGRATION_LOCK_KEY}).scalar_one():
+            break
+        connection.rollback()
+        if attempt == 0:
+            log.info("another migration of this database is running; waiting for it to end")
+        time.sleep(LOCK_POLL_INTERVAL)
     # Set after the lock: waiting for the lock is not subject to the lock timeout.
     for statement in timeouts:
         connection.execute(text(statement))

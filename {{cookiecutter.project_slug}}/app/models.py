@@ -7,6 +7,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+{%- if cookiecutter.database == "postgresql" %}
+    Index,
+{%- endif %}
     Integer,
     MetaData,
     Text,
@@ -44,6 +47,17 @@ class User(Base):
 
 class Post(Base):
     __tablename__ = "posts"
+{%- if cookiecutter.database == "postgresql" %}
+    # Serves `?search=` (ILIKE '%word%'); built by the second revision.
+    __table_args__ = (
+        Index(
+            "ix_posts_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
+    )
+{%- endif %}
 
     id: Mapped[int] = mapped_column(BigIntId, Identity(), primary_key=True)
     title: Mapped[str] = mapped_column(Text)

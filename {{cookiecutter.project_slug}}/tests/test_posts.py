@@ -1,11 +1,12 @@
 """The /posts/ routes: reading for anyone signed in, changes for the owner only."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import event
 
 from tests.conftest import Account, create_post
@@ -209,3 +210,51 @@ async def test_listing_posts_takes_one_query_however_many_posts(
     assert all(post["votes"] == 1 for post in response.json())
     # One query finds the caller, one fetches the posts with their owners and vote counts.
     assert len(twenty_posts) == len(one_post) == 2, twenty_posts
+
+
+def next_link(response: Response) -> str | None:
+    """The URL of the `rel="next"` link of a response, if it has one."""
+    match = re.fullmatch(r'<([^>]+)>; rel="next"', response.headers.get("Link", ""))
+    return match.group(1) if match else None
+
+
+@pytest.mark.parametrize("search", [None, "tip"])
+async def test_paging_by_link_alone_reaches_every_post_once(
+    client: AsyncClient, alice: Account, search: str | None
+) -> None:
+    posts = [await create_post(client, alice, title=f"{'Tip' if n % 2 else 'Note'} {n}")
+             for n in range(7)]  # fmt: skip
+    wanted = [p["id"] for p in reversed(posts) if search is None or "Tip" in p["title"]]
+    params: dict[str, str | int] = {"limit": 2}
+    if search is not None:
+        params["search"] = search
+
+    response = await client.get("/posts/", params=params, headers=alice.headers)
+    seen = [post["id"] for post in response.json()]
+    while (url := next_link(response)) is not None:
+        assert "before=" in url
+        assert "limit=2" in url
+        assert search is None or f"search={search}" in url
+        response = await client.get(url, headers=alice.headers)
+        assert response.status_code == 200
+        seen += [post["id"] for post in response.json()]
+    assert seen == wanted
+
+
+async def test_a_page_before_a_post_holds_the_older_ones(
+    client: AsyncClient, alice: Account
+) -> None:
+    ids = [(await create_post(client, alice, title=f"Post {n}"))["id"] for n in range(4)]
+    response = await client.get("/posts/", params={"before": ids[2]}, headers=alice.headers)
+    assert [post["id"] for post in response.json()] == [ids[1], ids[0]]
+    assert next_link(response) is None  # the last page says so by having no link
+
+
+async def test_skip_past_its_bound_points_to_before(client: AsyncClient, alice: Account) -> None:
+    response = await client.get("/posts/", params={"skip": 1001}, headers=alice.headers)
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", "skip"]
+    assert "before=" in error["msg"]
+    allowed = await client.get("/posts/", params={"skip": 1000}, headers=alice.headers)
+    assert allowed.status_code == 200
