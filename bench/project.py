@@ -73,6 +73,9 @@ class Database:
         """Run each statement in its own transaction (so VACUUM may be one of them)."""
         return run(self.psql_command(*(arg for sql in statements for arg in ("-c", sql))))
 
+    def sql_file(self, path: Path) -> str:
+        return run(self.psql_command("-F", " ", "-f", path))
+
     def create(self, name: str) -> "Database":
         self.sql(f'CREATE DATABASE "{name}"')
         return Database(self.psql, self.url.rpartition("/")[0] + "/" + name)

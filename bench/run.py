@@ -27,6 +27,7 @@ from typing import Any
 
 import profiling
 import report
+import scale
 from load import Endpoint, drive, ensure_wrk
 from processes import BenchError, Server, environment, serve
 from project import (
@@ -68,6 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--profile", action="store_true", help="also profile the app (py-spy)")
     parser.add_argument("--skip-tests", action="store_true", help="skip the generated suite")
+    parser.add_argument(
+        "--scale", action="store_true", help="also compare requests at 1,000,000 posts"
+    )
     parser.add_argument(
         "--template", type=Path, default=REPO, help="template to bake (default: this checkout)"
     )
@@ -141,6 +145,9 @@ def benchmark(args: argparse.Namespace) -> str:
             results["load"]["endpoints"] = [result.as_dict() for result in endpoints]
             if args.profile:
                 results["profiles"] = profile_app(args, wrk, app, token, reset)
+            if args.scale:
+                progress("the scale run: measuring, seeding a million posts, measuring again")
+                results["scale"] = scale.compare(wrk, app, token, database)
 
         results["tests"] = None
         if not args.skip_tests:
@@ -151,6 +158,8 @@ def benchmark(args: argparse.Namespace) -> str:
     text = report.markdown(results, endpoints)
     for profile in results.get("profiles", {}).values():
         text += "\n\n" + profile["markdown"]
+    if "scale" in results:
+        text += "\n\n" + scale.markdown(results["scale"])
     path = report.write_json(results, args.results)
     return f"{text}\n\nResults: {path}"
 
