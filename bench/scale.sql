@@ -24,13 +24,16 @@ SELECT format('Post %s: %s', n, left(md5(n::text) || md5((n + 1)::text), 10 + n 
 FROM generate_series(10001, 1000000) AS n
 ORDER BY n;
 
+-- The new posts' ids run on from wherever the sequence was (the load runs used some).
+SELECT max(id) - 989999 AS first_new FROM posts \gset
+
 -- Each user votes 195 times among the new posts: 104729 is prime to 990000, so no pair
--- repeats. Then every user votes for post 500000.
+-- repeats. Then every user votes for one post in the middle.
 INSERT INTO votes (user_id, post_id)
-SELECT u, 10001 + (u * 7919 + k * 104729) % 990000
+SELECT u, :first_new + (u * 7919 + k * 104729) % 990000
 FROM generate_series(1, 10000) AS u, generate_series(1, 195) AS k;
 INSERT INTO votes (user_id, post_id)
-SELECT u, 500000 FROM generate_series(1, 10000) AS u
+SELECT u, :first_new + 490000 FROM generate_series(1, 10000) AS u
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import Bake, BakedProject, create_database, postgres_server
-from tests.service import DATABASE_SECRETS, Service, assert_clean, serve
+from tests.service import DATABASE_SECRETS, Service, assert_clean, image_command, serve
 from tests.traffic import Account, connection, drive_load, sign_up, sign_up_many
 
 
@@ -295,6 +295,37 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
         # The largest post the API accepts fits well within the limit.
         biggest = {"title": "t" * 300, "content": "é" * 100_000}
         assert client.post("/posts/", json=biggest, headers=headers).status_code == 201
+
+
+@pytest.mark.parametrize(("trusted_proxies", "believed"), [(None, True), ("10.0.0.0/8", False)])
+def test_forwarded_headers_count_only_from_the_proxies_named(
+    project: BakedProject,
+    accounts: list[Account],
+    tmp_path: Path,
+    trusted_proxies: str | None,
+    believed: bool,
+) -> None:
+    """As the image runs it: by default only loopback is a proxy; FORWARDED_ALLOW_IPS names
+    others, and then a client on loopback can no longer claim another address or scheme."""
+    env = {} if trusted_proxies is None else {"FORWARDED_ALLOW_IPS": trusted_proxies}
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    command = image_command(project)
+    with serve(project, tmp_path / "uvicorn.log", env=env, command=command) as replica:
+        with httpx.Client(base_url=replica.base_url, timeout=30) as client:
+            headers = {**accounts[0].headers, **forwarded}
+            for _ in range(2):  # so that the first page has a next one
+                client.post("/posts/", json={"title": "t", "content": "c"}, headers=headers)
+            page = client.get("/posts/", params={"limit": 1}, headers=headers)
+        log = replica.log()
+    assert page.status_code == 200
+    link = page.headers["Link"]
+    access_line = next(line for line in log.splitlines() if "GET /posts/?limit=1" in line)
+    if believed:
+        assert link.startswith("<https://")
+        assert "203.0.113.7" in access_line
+    else:
+        assert link.startswith("<http://127.0.0.1")
+        assert "203.0.113.7" not in access_line
 
 
 def test_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(

@@ -6,6 +6,8 @@ locks the way a long report or a session left idle in a transaction does.
 """
 
 import asyncio
+import itertools
+import math
 import re
 import signal
 import subprocess
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,7 +39,14 @@ from tests.service import (
     signal_group,
     start_process_group,
 )
-from tests.traffic import Account, Load, connection, drive_load, sign_up_many
+from tests.traffic import (
+    USER_PASSWORD,
+    Account,
+    Load,
+    connection,
+    drive_load,
+    sign_up_many,
+)
 
 # The template's defaults, which these tests hold it to.
 LOCK_TIMEOUT = 0.5
@@ -456,69 +466,87 @@ class Request:
     outcome: str  # the status code, or the error
 
 
+@dataclass
+class Rollout:
+    """Requests sent to a replica around the SIGTERM it got, and how it exited."""
+
+    requests: list[Request] = field(default_factory=list)
+    signalled: float = math.inf
+    exit_code: int | None = None
+    seconds_to_exit: float = 0.0
+
+
+def replica_calls(account: Account) -> list[tuple[str, dict[str, Any], int]]:
+    """Slow (argon2) and quick requests, so that some are in flight at the signal."""
+    form = {"username": account.email, "password": USER_PASSWORD}
+    post = {"title": "written during a rollout", "content": "must be answered"}
+    return [
+        ("login", {"method": "POST", "url": "/login", "data": form}, 200),
+        ("me", {"method": "GET", "url": "/users/me", "headers": account.headers}, 200),
+        ("create", {"method": "POST", "url": "/posts/", "headers": account.headers,
+                    "json": post}, 201),
+    ]  # fmt: skip
+
+
+async def stop_under_load(replica: Service, accounts: list[Account], clients: int) -> Rollout:
+    """Load the replica from `clients` clients, then send it SIGTERM and wait for its exit."""
+    rollout = Rollout()
+
+    async def client(number: int) -> None:
+        calls = itertools.cycle(replica_calls(accounts[number % len(accounts)]))
+        async with connection(replica.base_url, 30) as http:
+            for what, call, expected in itertools.islice(calls, number, None):
+                if rollout.exit_code is not None:
+                    return
+                sent = time.monotonic()
+                try:
+                    response = await http.request(**call)
+                except httpx.HTTPError as error:
+                    rollout.requests.append(Request(what, sent, None, type(error).__name__))
+                    if sent > rollout.signalled:
+                        return  # the replica takes no more requests
+                    continue
+                outcome = str(response.status_code)
+                if response.status_code != expected:
+                    outcome += f" {response.text}"
+                rollout.requests.append(Request(what, sent, time.monotonic(), outcome))
+
+    tasks = [asyncio.create_task(client(n)) for n in range(clients)]
+    await asyncio.sleep(2)
+    rollout.signalled = time.monotonic()
+    signal_group(replica.process, signal.SIGTERM)
+    rollout.exit_code = await asyncio.to_thread(replica.process.wait, 60)
+    rollout.seconds_to_exit = time.monotonic() - rollout.signalled
+    await asyncio.gather(*tasks)
+    return rollout
+
+
 def test_a_replica_told_to_stop_finishes_every_request_it_accepted(
-    project: BakedProject, accounts: list[Account], tmp_path: Path
+    project: BakedProject,
+    accounts: list[Account],
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     command = image_command(project)
-    requests: list[Request] = []
     with serve(project, tmp_path / "uvicorn.log", command=command) as replica:
-
-        async def client(number: int, stop: asyncio.Event) -> None:
-            account = accounts[number % len(accounts)]
-            form = {"username": account.email, "password": "correct horse battery staple"}
-            # Slow (argon2) and quick requests, so that some are in flight at the signal.
-            calls = [
-                ("login", {"method": "POST", "url": "/login", "data": form}, 200),
-                ("me", {"method": "GET", "url": "/users/me", "headers": account.headers}, 200),
-                ("create", {"method": "POST", "url": "/posts/", "headers": account.headers,
-                            "json": {"title": "t", "content": "c"}}, 201),
-            ]  # fmt: skip
-            async with connection(replica.base_url, 30) as http:
-                for n in range(10_000):
-                    if stop.is_set():
-                        return
-                    what, call, expected = calls[(number + n) % len(calls)]
-                    sent = time.monotonic()
-                    try:
-                        response = await http.request(**call)  # type: ignore[arg-type]
-                    except httpx.HTTPError as error:
-                        requests.append(Request(what, sent, None, type(error).__name__))
-                        if time.monotonic() > signalled:
-                            return  # the replica no longer takes this client's requests
-                        continue
-                    outcome = str(response.status_code)
-                    if response.status_code != expected:
-                        outcome += f" {response.text}"
-                    requests.append(Request(what, sent, time.monotonic(), outcome))
-
-        signalled = float("inf")
-
-        async def stop_under_load() -> float:
-            nonlocal signalled
-            stop = asyncio.Event()
-            clients = [asyncio.create_task(client(n, stop)) for n in range(16)]
-            await asyncio.sleep(2)
-            signalled = time.monotonic()
-            signal_group(replica.process, signal.SIGTERM)
-            exit_code = await asyncio.to_thread(replica.process.wait, 60)
-            exited = time.monotonic()
-            stop.set()
-            await asyncio.gather(*clients)
-            # uvicorn re-raises the signal once it has shut down, as programs should.
-            assert exit_code in {0, -signal.SIGTERM}, replica.log()
-            return exited - signalled
-
-        seconds_to_exit = asyncio.run(stop_under_load())
+        rollout = asyncio.run(stop_under_load(replica, accounts, clients=16))
         log = replica.log()
 
-    before = [r for r in requests if r.sent < signalled]
-    in_flight = [r for r in before if r.answered is not None and r.answered > signalled]
+    # uvicorn re-raises the signal once it has shut down, as programs should.
+    assert rollout.exit_code in {0, -signal.SIGTERM}, log
+    before = [r for r in rollout.requests if r.sent < rollout.signalled]
+    in_flight = [r for r in before if r.answered is not None and r.answered > rollout.signalled]
+    record_property(
+        "figure",
+        f"rollout: {len(in_flight)} requests in flight at SIGTERM, all answered;"
+        f" exited after {rollout.seconds_to_exit:.1f} s",
+    )
     assert in_flight, "no request was in flight at the signal"
     bad = [r for r in before if r.outcome not in {"200", "201"}]
     assert not bad, f"requests sent before the signal that failed: {bad[:10]}"
     # After it, new requests find the door closed: refused, never an error answer.
-    after = [r for r in requests if r.sent >= signalled and r.answered is not None]
+    after = [r for r in rollout.requests if r.sent >= rollout.signalled and r.answered]
     assert all(r.outcome in {"200", "201"} for r in after), after[:10]
-    assert seconds_to_exit < graceful_timeout(command) + 2
+    assert rollout.seconds_to_exit < graceful_timeout(command) + 2
     assert "Application shutdown complete" in log
     assert_clean(log)

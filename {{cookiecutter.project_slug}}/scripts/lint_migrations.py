@@ -9,12 +9,15 @@ Squawk reads its rules from `.squawk.toml`.
 """
 
 import argparse
+import io
+import os
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
@@ -44,11 +47,11 @@ def revision_sql(script: ScriptDirectory, revision: str) -> str:
     down = script.get_revision(revision).down_revision
     if isinstance(down, tuple):  # a merge point: lint from its first parent
         down = down[0]
-    result = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", f"{down or 'base'}:{revision}", "--sql"],
-        cwd=PROJECT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return VERSION_TABLE_SQL.sub("", result.stdout)
+    # In this process rather than `alembic ... --sql` in a new one: several times faster.
+    sql = io.StringIO()
+    config = Config(PROJECT / "alembic.ini", output_buffer=sql)
+    command.upgrade(config, f"{down or 'base'}:{revision}", sql=True)
+    return VERSION_TABLE_SQL.sub("", sql.getvalue())
 
 
 def main() -> int:
@@ -56,6 +59,7 @@ def main() -> int:
     parser.add_argument("revisions", nargs="*", help="revision ids (default: all)")
     parser.add_argument("--since", metavar="GIT_REF", help="lint revisions added since this ref")
     args = parser.parse_args()
+    os.chdir(PROJECT)  # where alembic.ini's paths, and env.py's imports, start
 
     script = ScriptDirectory.from_config(Config(PROJECT / "alembic.ini"))
     if args.since:
