@@ -186,3 +186,14 @@ def test_the_app_title_is_exact_and_already_formatted(bake: Bake, name: str) -> 
 def test_hostile_project_name_derives_a_valid_slug(bake: Bake) -> None:
     project = bake(project_name=HOSTILE_ANSWERS["project_name"])
     assert re.fullmatch(r"[a-z][a-z0-9_-]*", project.path.name)
+
+
+@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+def test_the_readme_opening_says_each_thing_once(bake: Bake, database: str) -> None:
+    project = bake(database=database)
+    rest = project.read("README.md").partition("\n")[2]  # past the title
+    opening = rest.split("\n## ")[0]
+    assert project.context["description"] in opening
+    for word in ("FastAPI", "SQLAlchemy", "Alembic", "PostgreSQL" if database == "postgresql"
+                 else "SQLite", "migration"):  # fmt: skip
+        assert opening.lower().count(word.lower()) == 1, (word, opening)
