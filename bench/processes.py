@@ -19,8 +19,13 @@ class BenchError(RuntimeError):
 
 
 def environment(**extra: str) -> dict[str, str]:
-    """This process's environment for a child, without the virtualenv `uv run` activated."""
+    """This process's environment for a child, without the virtualenv `uv run` activated,
+    and with pyenv's Pythons on PATH (its shims answer only for the selected one), where uv
+    finds the one the project's .python-version names."""
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    pythons = sorted(str(path) for path in pyenv.glob("versions/3.1[1-9].*/bin"))
+    env["PATH"] = os.pathsep.join([*pythons, env["PATH"]])
     return {**env, **extra}
 
 

@@ -115,8 +115,13 @@ class BakedProject:
     def alembic(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return self.run("uv", "run", "--no-sync", "alembic", *args, **kwargs)
 
-    def sync(self) -> None:
-        self.run("uv", "sync", "--quiet")
+    def sync(self, *, python: str | None = None, lowest: bool = False) -> None:
+        """`uv sync`: on the project's .python-version or on `python` (say "3.13"), with
+        the newest versions allowed or, `lowest`, the floors it declares."""
+        options = ["--python", find_python(python)] if python else []
+        if lowest:
+            options += ["--resolution", "lowest-direct"]
+        self.run("uv", "sync", "--quiet", *options)
 
     @property
     def head(self) -> str:
@@ -147,10 +152,31 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 def clean_environ() -> dict[str, str]:
-    """This environment minus what would leak the test runner's venv into a baked project."""
+    """This environment minus what would leak the test runner's venv into a baked project,
+    with every Python this machine has on PATH, where uv finds the one a project names."""
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
     env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["PATH"] = os.pathsep.join([*map(str, PYENV_BIN_DIRS), env.get("PATH", "")])
     return env
+
+
+def _pyenv_bin_dirs() -> list[Path]:
+    # pyenv's shims answer only for its selected version; its installs' own bin
+    # directories answer for themselves. The versions requires-python allows, oldest first.
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    return sorted(root.glob("versions/3.1[1-9].*/bin"), key=lambda path: path.parent.name)
+
+
+PYENV_BIN_DIRS = _pyenv_bin_dirs()
+
+
+def find_python(version: str) -> str:
+    """The interpreter of Python `version` (say "3.13") on this machine."""
+    for directory in [*PYENV_BIN_DIRS, *map(Path, os.environ["PATH"].split(os.pathsep))]:
+        candidate = directory / f"python{version}"
+        if candidate.is_file() and os.access(candidate, os.X_OK) and "shims" not in str(directory):
+            return str(candidate)
+    pytest.fail(f"Python {version} is not installed here (pyenv install {version})")
 
 
 Bake = Callable[..., BakedProject]

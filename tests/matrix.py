@@ -7,6 +7,7 @@ rows that between them pair every choice of every option with every choice of ev
 
 import itertools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from hooks.answers import InvalidAnswer, check_answers
@@ -65,6 +66,27 @@ INSTALL_ROWS: dict[str, dict[str, Any]] = {
         "database": "sqlite", "docker": False, "github_actions": True, "kubernetes": False,
     },
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Install:
+    """How a row is installed: on the project's own Python or another, and with the newest
+    versions its pyproject.toml allows or with its floors (`uv sync --resolution
+    lowest-direct`), which must hold as much as the newest do."""
+
+    python: str | None = None
+    lowest: bool = False
+
+
+# The oldest Python requires-python allows, with the lowest versions, on each database;
+# the newest Python here on each database; the rest on .python-version's.
+INSTALLS = {
+    "postgresql-everything": Install(),
+    "postgresql-kubernetes-no-actions": Install(python="3.13"),
+    "postgresql-bare": Install(python="3.11", lowest=True),
+    "sqlite-docker": Install(python="3.11", lowest=True),
+    "sqlite-actions": Install(python="3.13"),
+}
 
 
 def row_id(row: dict[str, Any]) -> str:

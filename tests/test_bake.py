@@ -19,6 +19,7 @@ COMMON_FILES = {
     ".env",
     ".gitignore",
     ".pre-commit-config.yaml",
+    ".python-version",
     "alembic/env.py",
     "alembic/head.txt",
     "alembic/script.py.mako",

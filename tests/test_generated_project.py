@@ -2,24 +2,22 @@
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from tests.conftest import Bake, Database
-from tests.matrix import INSTALL_ROWS
+from tests.matrix import INSTALL_ROWS, INSTALLS
 
 MIN_GENERATED_TESTS = 30
 
 
-@pytest.mark.parametrize(
-    "options", [pytest.param(row, id=name) for name, row in INSTALL_ROWS.items()]
-)
+@pytest.mark.parametrize("name", list(INSTALL_ROWS))
 def test_generated_suite_passes(
-    bake: Bake, new_database: Callable[[], Database], options: dict[str, Any]
+    bake: Bake, new_database: Callable[[], Database], name: str
 ) -> None:
+    options, install = INSTALL_ROWS[name], INSTALLS[name]
     project = bake(**options)
-    project.sync()
+    project.sync(python=install.python, lowest=install.lowest)
     env = {"TEST_DATABASE_URL": new_database().url} if options["database"] == "postgresql" else {}
     result = project.run(
         "uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider", env=env
@@ -29,3 +27,9 @@ def test_generated_suite_passes(
     assert passed is not None, summary
     assert int(passed.group(1)) >= MIN_GENERATED_TESTS, summary
     assert not re.search(r"failed|error|skipped|xfail", summary), summary
+    python = project.run("uv", "run", "--no-sync", "python", "-c", "import sys; print(sys.version)")
+    assert python.stdout.startswith(install.python or project.read(".python-version").strip())
+    if install.lowest:  # the other checks of its CI hold on the floors too
+        project.run("uv", "run", "--no-sync", "ruff", "check", ".")
+        project.run("uv", "run", "--no-sync", "ruff", "format", "--check", ".")
+        project.run("uv", "run", "--no-sync", "mypy", ".")

@@ -10,6 +10,7 @@ from tests.matrix import (
     CHOICES,
     COOKIECUTTER_JSON,
     INSTALL_ROWS,
+    INSTALLS,
     RENDER_ROWS,
     UNSUPPORTED_ROWS,
     row_id,
@@ -41,6 +42,15 @@ def test_every_install_row_sets_every_option() -> None:
     for name, row in INSTALL_ROWS.items():
         assert set(row) == set(CHOICES), name
         assert row in RENDER_ROWS, name
+
+
+def test_the_install_tier_runs_the_floors_and_both_ends_of_python_on_each_database() -> None:
+    assert set(INSTALLS) == set(INSTALL_ROWS)
+    for database in CHOICES["database"]:
+        installs = [INSTALLS[n] for n, row in INSTALL_ROWS.items() if row["database"] == database]
+        assert any(install.lowest for install in installs), database
+        # requires-python's floor, and the newest Python this machine has.
+        assert {"3.11", "3.13"} <= {install.python for install in installs}, database
 
 
 @pytest.mark.parametrize("options", [pytest.param(r, id=row_id(r)) for r in UNSUPPORTED_ROWS])

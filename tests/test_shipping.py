@@ -1,6 +1,7 @@
 """Shipping files and code quality, checked with real linters for every combination."""
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,23 @@ def test_line_endings_are_pinned_in_the_template_and_the_output(bake: Bake) -> N
     template_root = Path(__file__).resolve().parents[1]
     for text in (project.read(".gitattributes"), (template_root / ".gitattributes").read_text()):
         assert "eol=lf" in text
+
+
+def test_one_python_for_development_ci_and_the_image(bake: Bake) -> None:
+    project = bake(docker=True, github_actions=True)
+    version = project.read(".python-version").strip()
+    assert re.fullmatch(r"3\.\d+", version)
+    floor = tomllib.loads(project.read("pyproject.toml"))["project"]["requires-python"]
+    assert tuple(map(int, version.split("."))) >= tuple(
+        map(int, floor.removeprefix(">=").split("."))
+    )
+    # The image installs the Python .python-version names, and names none itself.
+    dockerfile = project.read("Dockerfile")
+    assert "COPY .python-version pyproject.toml uv.lock ./" in dockerfile
+    assert "uv python install" in dockerfile
+    assert not re.search(r"(?m)^FROM python:", dockerfile)
+    assert ".python-version" not in project.read(".dockerignore")
+    # CI's uv reads it too: no step picks another Python.
+    workflow = project.read(".github/workflows/ci.yml")
+    assert "python-version" not in workflow
+    assert "setup-python" not in workflow

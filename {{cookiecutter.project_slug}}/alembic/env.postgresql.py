@@ -55,7 +55,7 @@ def run_migrations(connection: Connection) -> None:
     if connection.in_transaction():
         run_in_callers_transaction(connection)
         return
-    pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    pid: int = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
     watch = BlockerWatch(connection.engine.url, pid)
     retries = LockRetries(
         watch,

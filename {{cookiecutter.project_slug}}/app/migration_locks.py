@@ -32,7 +32,7 @@ LOCK_POLL_INTERVAL = 0.5
 LOCK_NOT_AVAILABLE = "55P03"
 HIDDEN_QUERY = "<insufficient privilege>"
 BLOCKERS = text(
-    "SELECT pid, usename, application_name, state,"
+    "SELECT pid, usename AS user, application_name AS application, state,"
     " extract(epoch FROM now() - xact_start)::float AS transaction_seconds,"
     " left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query"
     " FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids(:pid))"
@@ -165,7 +165,7 @@ class BlockerWatch:
                 while not self._stopping.is_set():
                     rows = (await connection.execute(BLOCKERS, {"pid": self._pid})).all()
                     with self._guard:
-                        self._seen.update((row.pid, Blocker(*row)) for row in rows)
+                        self._seen.update((row.pid, Blocker(**row._mapping)) for row in rows)
                     await asyncio.sleep(self.INTERVAL)
         except (DBAPIError, OSError) as error:
             log.warning("cannot watch for blocking sessions: %s", error.__class__.__name__)

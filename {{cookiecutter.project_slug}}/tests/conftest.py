@@ -4,7 +4,7 @@ import asyncio
 import io
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import Connection, pool
+from sqlalchemy import Connection, event, pool
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests import databases
@@ -125,6 +125,23 @@ async def client_without_database() -> AsyncIterator[AsyncClient]:
     finally:
         app.dependency_overrides.clear()
         await engine.dispose()
+
+
+@contextmanager
+def recording_statements() -> Iterator[list[tuple[str, Any]]]:
+    """Record the SQL the app sends inside the block, each statement with its parameters."""
+    from app.database import engine
+
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,12 @@
 """The /posts/ routes: reading for anyone signed in, changes for the owner only."""
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import event
 
-from tests.conftest import Account, create_post
+from tests.conftest import Account, create_post, recording_statements
 
 
 async def test_create_a_post_owned_by_the_caller(client: AsyncClient, alice: Account) -> None:
@@ -176,22 +173,8 @@ async def test_deleting_an_unknown_post_is_not_found(client: AsyncClient, alice:
     assert response.status_code == 404
 
 
-@contextmanager
-def count_selects() -> Iterator[list[str]]:
-    """Record the SELECT statements sent to the database inside the block."""
-    from app.database import engine
-
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+def selects(statements: list[tuple[str, Any]]) -> list[str]:
+    return [sql for sql, _ in statements if sql.lstrip().upper().startswith("SELECT")]
 
 
 async def test_listing_posts_takes_one_query_however_many_posts(
@@ -201,10 +184,12 @@ async def test_listing_posts_takes_one_query_however_many_posts(
         post = await create_post(client, alice if n % 2 else bob, title=f"Post {n}")
         await client.post("/vote/", json={"post_id": post["id"], "dir": 1}, headers=alice.headers)
 
-    with count_selects() as one_post:
+    with recording_statements() as statements:
         await client.get("/posts/", params={"limit": 1}, headers=alice.headers)
-    with count_selects() as twenty_posts:
+    one_post = selects(statements)
+    with recording_statements() as statements:
         response = await client.get("/posts/", params={"limit": 20}, headers=alice.headers)
+    twenty_posts = selects(statements)
 
     assert len(response.json()) == 20
     assert all(post["votes"] == 1 for post in response.json())
