@@ -254,6 +254,27 @@ def new_database(postgres_server_url: str) -> Iterator[Callable[[], Database]]:
         drop_database(database)
 
 
+# Served projects: a module that defines a `project` fixture (baked, installed, migrated)
+# gets it served, and signed-up users of it, by these.
+
+
+@pytest.fixture(scope="module")
+def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The module's `project`, served by uvicorn on loopback for the whole module."""
+    from tests.service import serve
+
+    with serve(project, tmp_path_factory.mktemp("uvicorn") / "uvicorn.log") as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def accounts(service: Any) -> list[Any]:
+    """Eight users of the module's service, signed up and logged in."""
+    from tests.traffic import sign_up_many
+
+    return sign_up_many(service.base_url, 8)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """List the figures tests recorded with `record_property("figure", ...)` (load, timings):
     pytest-xdist shows no output of passing tests, but it does pass their properties on."""

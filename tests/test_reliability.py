@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import Bake, BakedProject, create_database, postgres_server
 from tests.service import DATABASE_SECRETS, Service, assert_clean, image_command, serve
-from tests.traffic import Account, connection, drive_load, sign_up, sign_up_many
+from tests.traffic import Account, connection, drive_load, sign_up
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +45,6 @@ def project(bake_shared: Bake, server: Any) -> BakedProject:
     project.use_database(create_database(server.url))
     project.alembic("upgrade", "head")
     return project
-
-
-@pytest.fixture(scope="module")
-def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with serve(project, tmp_path_factory.mktemp("uvicorn") / "uvicorn.log") as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
-def accounts(service: Service) -> list[Account]:
-    return sign_up_many(service.base_url, 8)
 
 
 # Load ------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ from tests.traffic import (
     Load,
     connection,
     drive_load,
-    sign_up_many,
 )
 
 # The template's defaults, which these tests hold it to.
@@ -107,17 +106,6 @@ def project(bake_shared: Bake, postgres_server_url: str) -> Iterator[BakedProjec
     project.alembic("upgrade", "head")
     yield project
     drop_database(database)
-
-
-@pytest.fixture(scope="module")
-def service(project: BakedProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with serve(project, tmp_path_factory.mktemp("uvicorn") / "uvicorn.log") as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
-def accounts(service: Service) -> list[Account]:
-    return sign_up_many(service.base_url, 8)
 
 
 @pytest.fixture(scope="module")
