@@ -1,8 +1,11 @@
 """Shipping files and code quality, checked with real linters for every combination."""
 
+import fcntl
 import hashlib
 import re
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +19,31 @@ from tests.service import graceful_timeout, image_command
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
 
 
-@pytest.fixture(scope="module")
-def typing_environments(bake_shared: Bake) -> dict[str, Path]:
-    """One installed environment per database, for type-checking every combination."""
-    environments = {}
-    for database in ("postgresql", "sqlite"):
-        project = bake_shared(database=database, docker=False, github_actions=False)
-        project.sync()
-        environments[database] = project.path / ".venv" / "bin" / "python"
-    return environments
+# Installed environments to type-check bakes in, one per database, made when first needed.
+TYPING_ENVIRONMENTS: dict[str, Path] = {}
 
 
-# The Python sources already type-checked by this worker, by a digest of every .py file.
-TYPE_CHECKED: set[str] = set()
+@pytest.fixture(scope="session")
+def type_checked(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A directory with a file for each set of Python sources type-checked so far in this
+    run, shared by every worker."""
+    run_directory = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # each worker's directory sits in the run's own
+        run_directory = run_directory.parent
+    directory = run_directory / "type-checked"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (beside it, in a .lock file) for the block."""
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def python_sources_digest(project: BakedProject) -> str:
@@ -40,19 +55,26 @@ def python_sources_digest(project: BakedProject) -> str:
 
 @pytest.mark.parametrize("options", ROWS)
 def test_python_is_lint_format_and_type_clean(
-    bake: Bake, options: dict[str, Any], typing_environments: dict[str, Path]
+    bake: Bake, bake_shared: Bake, options: dict[str, Any], type_checked: Path
 ) -> None:
     project = bake(**options)
     project.run(tool("ruff"), "check", ".")
     project.run(tool("ruff"), "format", "--check", ".")
     # Most options add or remove other files only: Python sources identical to ones already
-    # checked need no second mypy run.
-    sources = python_sources_digest(project)
-    if sources not in TYPE_CHECKED:
-        python = typing_environments[options["database"]]
+    # type-checked, by this worker or another, need no second mypy run.
+    checked = type_checked / python_sources_digest(project)
+    with locked(checked):  # a worker with other sources goes on meanwhile
+        if checked.exists():
+            return
+        database = options["database"]
+        if database not in TYPING_ENVIRONMENTS:
+            environment = bake_shared(database=database, docker=False, github_actions=False)
+            environment.sync()
+            TYPING_ENVIRONMENTS[database] = environment.path / ".venv" / "bin" / "python"
+        python = TYPING_ENVIRONMENTS[database]
         cache = python.parent.parent.parent / ".mypy_cache"
         project.run(str(python), "-m", "mypy", "--strict", "--cache-dir", str(cache), ".")
-        TYPE_CHECKED.add(sources)
+        checked.touch()
 
 
 @pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
