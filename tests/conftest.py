@@ -135,6 +135,18 @@ class BakedProject:
         return [p for p in sorted(versions.glob("*.py")) if p.name.split("_")[4] not in shipped]
 
 
+def database_of(project: BakedProject) -> Database:
+    """The database a project's commands run on (set with `use_database`)."""
+    assert project.database is not None
+    return project.database
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git in `cwd`, committing as a throwaway identity."""
+    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=check)
+
+
 def tool(name: str) -> str:
     """A command installed in the template's own environment (linters, cruft)."""
     path = shutil.which(name, path=str(Path(sys.executable).parent))

@@ -4,16 +4,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import TEMPLATE, clean_environ, tool
+from tests.conftest import TEMPLATE, clean_environ, git, tool
 
 HEALTH = "{{cookiecutter.project_slug}}/app/routers/health.py"
 LOCAL_EDIT = "Notes the team added after baking.\n"
-
-
-def git(cwd: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
-    return result.stdout
 
 
 def cruft(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +19,7 @@ def cruft(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def copy_template(destination: Path) -> Path:
     """The template's tracked files (as committed or edited now) in a fresh git repository."""
-    tracked = git(TEMPLATE, "ls-files", "-z").split("\0")
+    tracked = git(TEMPLATE, "ls-files", "-z").stdout.split("\0")
     for name in filter(None, tracked):
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)

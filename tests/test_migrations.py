@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HEAD, INITIAL_REVISION, Bake, BakedProject, Database, wait_until
+from tests.conftest import (
+    HEAD,
+    INITIAL_REVISION,
+    Bake,
+    BakedProject,
+    Database,
+    database_of,
+    git,
+    wait_until,
+)
 
 # The seed's create_all made its tables, without the trigram index that came later.
 CREATE_ALL = """
@@ -46,11 +55,6 @@ def pg(pg_project: BakedProject, new_database: Callable[[], Database]) -> BakedP
     """The shared PostgreSQL project, pointed at a new empty database."""
     pg_project.use_database(new_database())
     return pg_project
-
-
-def database_of(project: BakedProject) -> Database:
-    assert project.database is not None
-    return project.database
 
 
 def test_upgrade_creates_the_schema_the_models_describe(pg: BakedProject) -> None:
@@ -467,39 +471,33 @@ def test_a_hand_written_revision_is_ready_to_edit(sqlite_fresh: BakedProject) ->
     assert project.alembic("current").stdout.split() == [project.head]
 
 
-def git(project: BakedProject, *args: str, check: bool = True) -> str:
-    identity = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-                "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}  # fmt: skip
-    result = project.run("git", *args, env=identity, check=check)
-    return result.stdout + result.stderr
-
-
 def test_two_branches_that_each_add_a_revision_conflict_in_git(sqlite_fresh: BakedProject) -> None:
     project = sqlite_fresh
     head_file = "alembic/head.txt"
     assert project.read(head_file) == f"{project.head}\n"
-    git(project, "init", "--quiet", "--initial-branch=main")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "Bake")
-    git(project, "switch", "--quiet", "-c", "tags")
+    git(project.path, "init", "--quiet", "--initial-branch=main")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "--quiet", "-m", "Bake")
+    git(project.path, "switch", "--quiet", "-c", "tags")
     tags = new_revision(project, "add tags").name.split("_")[4]
     assert project.read(head_file) == f"{tags}\n"  # the post-write hook rewrote it
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "Add tags")
-    git(project, "switch", "--quiet", "main")
-    git(project, "switch", "--quiet", "-c", "bios")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "--quiet", "-m", "Add tags")
+    git(project.path, "switch", "--quiet", "main")
+    git(project.path, "switch", "--quiet", "-c", "bios")
     bios_path = new_revision(project, "add bios")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "Add bios")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "--quiet", "-m", "Add bios")
 
-    merge = git(project, "merge", "tags", check=False)
+    merged = git(project.path, "merge", "tags", check=False)
+    merge = merged.stdout + merged.stderr
     assert f"CONFLICT (content): Merge conflict in {head_file}" in merge
     assert "Automatic merge failed" in merge
 
     # Resolved as the README says: rebase the newer revision onto the other, rewrite the file.
-    git(project, "merge", "--abort")
-    git(project, "rebase", "--quiet", "tags", check=False)
-    git(project, "checkout", "--ours", head_file)  # the upstream side: rewritten next
+    git(project.path, "merge", "--abort")
+    git(project.path, "rebase", "--quiet", "tags", check=False)
+    git(project.path, "checkout", "--ours", head_file)  # the upstream side: rewritten next
     source = bios_path.read_text(encoding="utf-8")
     assert f'down_revision: str | None = "{project.head}"' in source
     bios_path.write_text(source.replace(f'"{project.head}"', f'"{tags}"'), encoding="utf-8")
@@ -568,9 +566,9 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     project.use_database(new_database())
     lint = ("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py")
     assert project.run(*lint).returncode == 0
-    git(project, "init", "--quiet", "--initial-branch=main")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "Bake")
+    git(project.path, "init", "--quiet", "--initial-branch=main")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "--quiet", "-m", "Bake")
 
     # A required column without a default, and an index built with the table locked.
     models = project.path / "app" / "models.py"
@@ -593,9 +591,9 @@ def test_squawk_passes_the_initial_revision_and_flags_a_dangerous_one(
     assert "require-concurrent-index-creation" in result.stdout
 
     # As CI runs it on a pull request: only the revisions the branch adds.
-    git(project, "switch", "--quiet", "-c", "dangerous")
-    git(project, "add", "-A")
-    git(project, "commit", "--quiet", "-m", "Dangerous change")
+    git(project.path, "switch", "--quiet", "-c", "dangerous")
+    git(project.path, "add", "-A")
+    git(project.path, "commit", "--quiet", "-m", "Dangerous change")
     since_main = project.run(*lint, "--since", "main", check=False)
     assert since_main.returncode != 0
     assert "adding-required-field" in since_main.stdout

@@ -27,6 +27,7 @@ from tests.conftest import (
     BakedProject,
     Database,
     create_database,
+    database_of,
     drop_database,
     wait_until,
 )
@@ -137,11 +138,6 @@ def add_revisions(project: BakedProject) -> Iterator[Callable[..., None]]:
     project.alembic("downgrade", HEAD)
     for path in added:
         path.unlink()
-
-
-def database_of(project: BakedProject) -> Database:
-    assert project.database is not None
-    return project.database
 
 
 def schema_state(db: Database) -> str:
