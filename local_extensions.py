@@ -23,11 +23,18 @@ from jinja2.ext import Extension
 from hooks.answers import InvalidAnswer, check_answers
 
 
-def _check_answers(answers: dict[str, Any]) -> str:
+def _answers_problem(answers: dict[str, Any]) -> str | None:
     try:
         check_answers(answers)
     except InvalidAnswer as error:
-        raise FailedHookException(f"Error: {error}") from None
+        return str(error)
+    return None
+
+
+def _check_answers(answers: dict[str, Any]) -> str:
+    problem = _answers_problem(answers)
+    if problem is not None:
+        raise FailedHookException(f"Error: {problem}")
     return "ok"
 
 
@@ -46,10 +53,12 @@ def _python_literal(text: str) -> str:
 
 
 class TemplateFilters(Extension):
-    """Adds the ``check_answers``, ``quoted`` and ``python_literal`` filters."""
+    """Adds the ``check_answers``, ``answers_problem``, ``quoted`` and ``python_literal``
+    filters."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["check_answers"] = _check_answers
+        environment.filters["answers_problem"] = _answers_problem
         environment.filters["quoted"] = _quoted
         environment.filters["python_literal"] = _python_literal

@@ -112,10 +112,14 @@ class Project:
         return seconds
 
 
-def bake_and_install(template: Path, directory: Path) -> Project:
-    """Bake the default project into `directory`; install it with compiled bytecode, no dev."""
+def bake_and_install(
+    template: Path, directory: Path, answers: dict[str, str] | None = None
+) -> Project:
+    """Bake the project (the defaults, or these `answers`) into `directory`; install it with
+    compiled bytecode, no dev tools."""
+    extra = [f"{key}={value}" for key, value in (answers or {}).items()]
     bake_seconds, _ = timed(
-        [sys.executable, "-m", "cookiecutter", template, "--no-input", "-o", directory]
+        [sys.executable, "-m", "cookiecutter", template, "--no-input", "-o", directory, *extra]
     )
     (path,) = directory.iterdir()
     install_seconds, _ = timed(

@@ -1,6 +1,7 @@
 """Benchmark the generated service against a hand-written baseline; see bench/README.md.
 
     uv run python bench/run.py [--seconds 10] [--rounds 1] [--profile] [--skip-tests]
+                               [--scale] [--observability]
 
 Bakes the default project into a temporary directory, installs it as the Docker image does,
 migrates and seeds a throwaway PostgreSQL, serves the app and bench/baseline.py with uvicorn
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import observability
 import profiling
 import report
 import scale
@@ -71,6 +73,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-tests", action="store_true", help="skip the generated suite")
     parser.add_argument(
         "--scale", action="store_true", help="also compare requests at 1,000,000 posts"
+    )
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="also compare throughput with metrics off, on, and with tracing",
     )
     parser.add_argument(
         "--template", type=Path, default=REPO, help="template to bake (default: this checkout)"
@@ -145,6 +152,14 @@ def benchmark(args: argparse.Namespace) -> str:
             results["load"]["endpoints"] = [result.as_dict() for result in endpoints]
             if args.profile:
                 results["profiles"] = profile_app(args, wrk, app, token, reset)
+            if args.observability:
+                progress("the cost of metrics and tracing: three bakes side by side")
+                results["observability"] = observability.compare(
+                    args, wrk, project, ENDPOINTS[:2], server_env, token,
+                    [postgres_server.free_port() for _ in observability.CONFIGURATIONS],
+                    workdir, UVICORN,
+                )  # fmt: skip
+                reset()
             if args.scale:
                 progress("the scale run: measuring, seeding a million posts, measuring again")
                 results["scale"] = scale.compare(wrk, app, token, database)
@@ -158,6 +173,8 @@ def benchmark(args: argparse.Namespace) -> str:
     text = report.markdown(results, endpoints)
     for profile in results.get("profiles", {}).values():
         text += "\n\n" + profile["markdown"]
+    if "observability" in results:
+        text += "\n\n" + observability.markdown(results["observability"])
     if "scale" in results:
         text += "\n\n" + scale.markdown(results["scale"])
     path = report.write_json(results, args.results)

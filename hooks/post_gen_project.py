@@ -11,9 +11,14 @@ from pathlib import Path
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 DATABASES = ("postgresql", "sqlite")
 POSTGRESQL_ONLY = (
-    "tests/postgres_server.py", ".squawk.toml", "scripts/lint_migrations.py", "app/migration_locks.py"
+    "tests/postgres_server.py",
+    ".squawk.toml",
+    "scripts/lint_migrations.py",
+    "app/migration_locks.py",
 )
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
+METRICS_FILES = ("app/metrics.py", "tests/test_metrics.py")
+TRACING_FILES = ("app/tracing.py", "tests/test_tracing.py")
 
 
 def select_database_variants(project: Path, database: str) -> None:
@@ -35,8 +40,8 @@ def remove_postgresql_only_files(project: Path) -> None:
             path.unlink()
 
 
-def remove_docker_files(project: Path) -> None:
-    for name in DOCKER_FILES:
+def remove_files(project: Path, names: tuple[str, ...]) -> None:
+    for name in names:
         (project / name).unlink()
 
 
@@ -75,11 +80,15 @@ def main() -> int:
     if ANSWERS["database"] != "postgresql":
         remove_postgresql_only_files(project)
     if not ANSWERS["docker"]:
-        remove_docker_files(project)
+        remove_files(project, DOCKER_FILES)
     if not ANSWERS["github_actions"]:
         remove_github_actions(project)
     if not ANSWERS["kubernetes"]:
         remove_kubernetes_manifests(project)
+    if not ANSWERS["metrics"]:
+        remove_files(project, METRICS_FILES)
+    if not ANSWERS["tracing"]:
+        remove_files(project, TRACING_FILES)
     write_dotenv(project)
     print_next_steps(project)
     return 0

@@ -1,5 +1,6 @@
 """Fixtures for baking the template and driving the baked projects."""
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -163,10 +165,15 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
+# The test runner's venv, and a setting that makes every Python process compile every module
+# it imports anew (a baked project's commands would each take seconds longer than a user's).
+LEAKY_VARIABLES = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+
+
 def clean_environ() -> dict[str, str]:
     """This environment minus what would leak the test runner's venv into a baked project,
     with every Python this machine has on PATH, where uv finds the one a project names."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env = {k: v for k, v in os.environ.items() if k not in LEAKY_VARIABLES}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["PATH"] = os.pathsep.join([*map(str, PYENV_BIN_DIRS), env.get("PATH", "")])
     return env
@@ -192,6 +199,26 @@ def find_python(version: str) -> str:
 
 
 Bake = Callable[..., BakedProject]
+
+
+@pytest.fixture(scope="session")
+def run_directory(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A directory of this run's that every worker shares (for work done once per run)."""
+    directory = tmp_path_factory.getbasetemp()
+    # Each worker's directory sits in the run's own.
+    return directory if worker_id == "master" else directory.parent
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (in a .lock file beside it) for the block, across
+    workers."""
+    with path.with_name(f"{path.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _cookiecutter_keys() -> list[str]:

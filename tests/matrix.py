@@ -49,21 +49,38 @@ ALL_ROWS = [
 RENDER_ROWS = [row for row in ALL_ROWS if is_supported(row)]
 UNSUPPORTED_ROWS = [row for row in ALL_ROWS if not is_supported(row)]
 
+
+def rows_where_defaults_hold(*keys: str) -> list[dict[str, Any]]:
+    """The render rows that keep the defaults of `keys`: for checks of files those options
+    do not change (metrics and tracing change Python files, and the Service's annotations;
+    the Dockerfile, compose file and workflow are the same whatever they say)."""
+    return [row for row in RENDER_ROWS if all(row[k] == COOKIECUTTER_JSON[k] for k in keys)]
+
+
 INSTALL_ROWS: dict[str, dict[str, Any]] = {
     "postgresql-everything": {
         "database": "postgresql", "docker": True, "github_actions": True, "kubernetes": True,
+        "metrics": True, "tracing": True,
     },
     "postgresql-kubernetes-no-actions": {
         "database": "postgresql", "docker": True, "github_actions": False, "kubernetes": True,
+        "metrics": False, "tracing": False,
     },
     "postgresql-bare": {
         "database": "postgresql", "docker": False, "github_actions": False, "kubernetes": False,
+        "metrics": True, "tracing": True,
     },
     "sqlite-docker": {
         "database": "sqlite", "docker": True, "github_actions": False, "kubernetes": False,
+        "metrics": True, "tracing": True,
     },
     "sqlite-actions": {
         "database": "sqlite", "docker": False, "github_actions": True, "kubernetes": False,
+        "metrics": True, "tracing": False,
+    },
+    "sqlite-tracing-without-metrics": {
+        "database": "sqlite", "docker": False, "github_actions": True, "kubernetes": False,
+        "metrics": False, "tracing": True,
     },
 }  # fmt: skip
 
@@ -86,6 +103,7 @@ INSTALLS = {
     "postgresql-bare": Install(python="3.11", lowest=True),
     "sqlite-docker": Install(python="3.11", lowest=True),
     "sqlite-actions": Install(python="3.13"),
+    "sqlite-tracing-without-metrics": Install(),
 }
 
 

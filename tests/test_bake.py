@@ -26,6 +26,7 @@ COMMON_FILES = {
     "app/__init__.py",
     "app/body_limit.py",
     "app/errors.py",
+    "app/logs.py",
     "app/main.py",
     "app/config.py",
     "app/database.py",
@@ -53,6 +54,8 @@ KUBERNETES_FILES = {
                  "migration-job")
 }  # fmt: skip
 COMMON_FILES |= {".gitattributes"}
+METRICS_FILES = {"app/metrics.py"}
+TRACING_FILES = {"app/tracing.py"}
 
 COMBINATIONS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
 # Jinja left unrendered; GitHub Actions' own ${{ }} expressions are not ours.
@@ -69,6 +72,10 @@ def expected_files(options: dict[str, Any]) -> set[str]:
         files |= GITHUB_ACTIONS_FILES
     if options["kubernetes"]:
         files |= KUBERNETES_FILES
+    if options["metrics"]:
+        files |= METRICS_FILES
+    if options["tracing"]:
+        files |= TRACING_FILES
     return files
 
 

@@ -9,10 +9,14 @@ import pytest
 import yaml
 
 from tests.conftest import Bake, BakedProject, tool
-from tests.matrix import RENDER_ROWS, row_id
+from tests.matrix import row_id, rows_where_defaults_hold
 from tests.service import graceful_timeout, image_command
 
-ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS if row["kubernetes"]]
+ROWS = [
+    pytest.param(row, id=row_id(row))
+    for row in rows_where_defaults_hold("tracing")
+    if row["kubernetes"]
+]
 MANIFESTS = Path("deploy/kubernetes")
 
 
@@ -137,3 +141,19 @@ def test_settings_come_from_a_configmap_and_a_secret_by_name(project: BakedProje
     sources = {next(iter(source)): next(iter(source.values()))["name"] for source in api["envFrom"]}
     assert sources["configMapRef"] == documents["ConfigMap"]["metadata"]["name"]
     assert sources["secretRef"] == f"{project.path.name}-secrets"
+
+
+def test_prometheus_is_told_to_scrape_the_pods_only_with_metrics(project: BakedProject) -> None:
+    documents = manifests(project)
+    annotations = documents["Service"]["metadata"].get("annotations", {})
+    if not project.context["metrics"]:
+        assert not [key for key in annotations if key.startswith("prometheus.io/")]
+        return
+    [api] = documents["Deployment"]["spec"]["template"]["spec"]["containers"]
+    [port] = [p["containerPort"] for p in api["ports"] if p["name"] == "http"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/path": "/metrics",
+        "prometheus.io/port": str(port),
+    }
+    assert documents["Service"]["spec"].get("type", "ClusterIP") == "ClusterIP"

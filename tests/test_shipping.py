@@ -1,49 +1,26 @@
 """Shipping files and code quality, checked with real linters for every combination."""
 
-import fcntl
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import Bake, BakedProject, tool
-from tests.matrix import RENDER_ROWS, row_id
+from tests.conftest import Bake, BakedProject, locked, tool
+from tests.matrix import RENDER_ROWS, row_id, rows_where_defaults_hold
 from tests.service import graceful_timeout, image_command
 
 ROWS = [pytest.param(row, id=row_id(row)) for row in RENDER_ROWS]
+SHIPPING_ROWS = [
+    pytest.param(row, id=row_id(row)) for row in rows_where_defaults_hold("metrics", "tracing")
+]
 
 
 # Installed environments to type-check bakes in, one per database, made when first needed.
 TYPING_ENVIRONMENTS: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session")
-def type_checked(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A directory with a file for each set of Python sources type-checked so far in this
-    run, shared by every worker."""
-    run_directory = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # each worker's directory sits in the run's own
-        run_directory = run_directory.parent
-    directory = run_directory / "type-checked"
-    directory.mkdir(exist_ok=True)
-    return directory
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (beside it, in a .lock file) for the block."""
-    with path.with_suffix(".lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def python_sources_digest(project: BakedProject) -> str:
@@ -55,20 +32,23 @@ def python_sources_digest(project: BakedProject) -> str:
 
 @pytest.mark.parametrize("options", ROWS)
 def test_python_is_lint_format_and_type_clean(
-    bake: Bake, bake_shared: Bake, options: dict[str, Any], type_checked: Path
+    bake: Bake, bake_shared: Bake, options: dict[str, Any], run_directory: Path
 ) -> None:
     project = bake(**options)
     project.run(tool("ruff"), "check", ".")
     project.run(tool("ruff"), "format", "--check", ".")
     # Most options add or remove other files only: Python sources identical to ones already
     # type-checked, by this worker or another, need no second mypy run.
-    checked = type_checked / python_sources_digest(project)
+    checked = run_directory / f"type-checked-{python_sources_digest(project)}"
     with locked(checked):  # a worker with other sources goes on meanwhile
         if checked.exists():
             return
         database = options["database"]
         if database not in TYPING_ENVIRONMENTS:
-            environment = bake_shared(database=database, docker=False, github_actions=False)
+            # With every optional dependency: it type-checks every combination's sources.
+            environment = bake_shared(
+                database=database, docker=False, github_actions=False, metrics=True, tracing=True
+            )
             environment.sync()
             TYPING_ENVIRONMENTS[database] = environment.path / ".venv" / "bin" / "python"
         python = TYPING_ENVIRONMENTS[database]
@@ -77,7 +57,7 @@ def test_python_is_lint_format_and_type_clean(
         checked.touch()
 
 
-@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
+@pytest.mark.parametrize("options", [row for row in SHIPPING_ROWS if row.values[0]["docker"]])
 def test_docker_files(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
     project.run(tool("hadolint"), "Dockerfile")
@@ -94,7 +74,7 @@ def test_docker_files(bake: Bake, options: dict[str, Any]) -> None:
     assert ".venv/" in ignored
 
 
-@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["docker"]])
+@pytest.mark.parametrize("options", [row for row in SHIPPING_ROWS if row.values[0]["docker"]])
 def test_compose_runs_migrations_before_the_api(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
     compose = yaml.safe_load(project.read("compose.yaml"))
@@ -117,7 +97,9 @@ def test_compose_runs_migrations_before_the_api(bake: Bake, options: dict[str, A
         assert "db" not in services
 
 
-@pytest.mark.parametrize("options", [row for row in ROWS if row.values[0]["github_actions"]])
+@pytest.mark.parametrize(
+    "options", [row for row in SHIPPING_ROWS if row.values[0]["github_actions"]]
+)
 def test_github_actions_workflow(bake: Bake, options: dict[str, Any]) -> None:
     project = bake(**options)
     workflow_path = ".github/workflows/ci.yml"

@@ -1,7 +1,7 @@
 """Runs migrations against the database the app's settings name (.env or the environment)."""
 
 import asyncio
-from logging.config import fileConfig
+import logging
 from typing import Any
 
 from alembic import context
@@ -9,12 +9,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Engine, Identity, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app import logs
 from app.config import settings
 from app.models import Base
 
 config = context.config
-if config.config_file_name is not None:
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The app's logging (LOG_LEVEL, LOG_FORMAT), unless Alembic runs inside a program that set
+# up logging of its own (the app, pytest): that program's stays as it is.
+if not logging.getLogger().handlers:
+    logs.configure(settings.log_level, settings.log_format)
 
 target_metadata = Base.metadata
 

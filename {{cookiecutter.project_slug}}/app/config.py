@@ -1,5 +1,7 @@
 """Settings, read from the environment and `.env` (names are case-insensitive)."""
 
+from typing import Literal
+
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
@@ -18,6 +20,10 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = 65536  # KiB
     # Larger request bodies are refused with 413 before they are read into memory.
     max_request_body_bytes: int = 1024 * 1024
+    # Logging (app/logs.py): the least severe level written, and `text` for a terminal or
+    # `json` (one object a line) for a log collector.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("secret_key")
     @classmethod
@@ -28,6 +34,11 @@ class Settings(BaseSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 {%- if cookiecutter.database == "postgresql" %}
 
     database_hostname: str = "localhost"

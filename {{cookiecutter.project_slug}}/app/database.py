@@ -37,6 +37,9 @@ engine = create_async_engine(
     pool_timeout=settings.database_pool_timeout,
     # Replace connections that died with a database restart instead of handing them out.
     pool_pre_ping=True,
+    # An error's message (and so its log line) shows the statement but not its values:
+    # password hashes, emails, whatever the user typed.
+    hide_parameters=True,
     # Pooled connections wait in autocommit mode, so a read is one round trip with no
     # BEGIN and ROLLBACK around it, and the pre-ping one instead of three. Behind PgBouncer
     # every statement must run in a transaction, or its two halves (prepare, execute) may
@@ -51,7 +54,8 @@ engine = create_async_engine(
 # whole. (Without PgBouncer, `engine.begin()` opens none.)
 transactional_engine = engine.execution_options(isolation_level="READ COMMITTED")
 {%- else %}
-engine = create_async_engine(settings.sqlalchemy_url)
+# An error's message (and so its log line) shows the statement but not its values.
+engine = create_async_engine(settings.sqlalchemy_url, hide_parameters=True)
 
 
 @event.listens_for(engine.sync_engine, "connect")

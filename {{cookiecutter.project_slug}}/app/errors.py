@@ -5,15 +5,20 @@
 - A value the database cannot store (an integer beyond 64 bits, a NUL character, a lone
   surrogate): 422, as for any other invalid input.
 - A method the path does not have: 405, with every method it does have in `Allow`.
+- A bug: 500, as Starlette answers it, plus the request's id, which the error's log line
+  (uvicorn's, with the traceback) carries too: a user's report leads to it.
 """
 
 import logging
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.routing import compile_path
+
+from app.logs import REQUEST_ID_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,8 @@ def register(app: FastAPI) -> None:
     for unstorable in (OverflowError, UnicodeEncodeError):
         app.add_exception_handler(unstorable, unstorable_value)
     app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, method_not_allowed)
+    # Starlette still re-raises the error after this answers it, for uvicorn to log.
+    app.add_exception_handler(Exception, internal_error)
 
 
 def _sqlstate(error: DBAPIError) -> str:
@@ -93,4 +100,12 @@ async def method_not_allowed(request: Request, error: Exception) -> JSONResponse
         headers["Allow"] = ", ".join(methods)
     return JSONResponse(
         {"detail": "Method Not Allowed"}, status.HTTP_405_METHOD_NOT_ALLOWED, headers
+    )
+
+
+async def internal_error(_request: Request, _error: Exception) -> PlainTextResponse:
+    request_id = correlation_id.get()
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return PlainTextResponse(
+        "Internal Server Error", status.HTTP_500_INTERNAL_SERVER_ERROR, headers
     )

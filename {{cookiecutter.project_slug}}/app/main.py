@@ -4,14 +4,17 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
-from app import errors
+from app import errors, logs{% if cookiecutter.metrics %}, metrics{% endif %}{% if cookiecutter.tracing %}, tracing{% endif %}
 from app.body_limit import BodySizeLimit
 from app.config import settings
 from app.database import engine
 from app.routers import auth, health, posts, users, votes
 from app.schemas import error_responses
+
+logs.configure(settings.log_level, settings.log_format)
 
 
 @asynccontextmanager
@@ -20,7 +23,12 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # process. Out of the garbage collector's view, it no longer lengthens the collector's
     # periodic full passes, which show as CPU time and tail latency under load.
     gc.freeze()
+{%- if cookiecutter.metrics %}
+    async with metrics.watching_schema(engine):
+        yield
+{%- else %}
     yield
+{%- endif %}
     # Close the pooled connections, rather than leave the database to notice them gone.
     await engine.dispose()
 
@@ -38,3 +46,15 @@ app.include_router(posts.router)
 app.include_router(votes.router)
 app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
 errors.register(app)
+{%- if cookiecutter.metrics %}
+metrics.instrument(app, engine)
+{%- endif %}
+{%- if cookiecutter.tracing %}
+tracing.instrument(app, engine)
+{%- endif %}
+# Outermost, so that whatever runs for a request (the other middleware included) logs its id.
+app.add_middleware(
+    CorrelationIdMiddleware,
+    header_name=logs.REQUEST_ID_HEADER,
+    validator=logs.is_sane_request_id,
+)
