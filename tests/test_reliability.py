@@ -204,11 +204,13 @@ def test_a_database_crash_gives_fast_503s_and_loses_no_acknowledged_post(
     assert_clean(log)
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_rejected_database_credentials_give_503s_that_do_not_show_them(
-    project: BakedProject, server: Any, tmp_path: Path
+    project: BakedProject, server: Any, tmp_path: Path, log_format: str
 ) -> None:
     wrong = f"{postgres_server.PASSWORD}-rotated"
-    with serve(project, tmp_path / "uvicorn.log", env={"DATABASE_PASSWORD": wrong}) as service:
+    env = {"DATABASE_PASSWORD": wrong, "LOG_FORMAT": log_format}
+    with serve(project, tmp_path / "uvicorn.log", env=env) as service:
         with httpx.Client(base_url=service.base_url, timeout=10) as client:
             health = client.get("/health")
             created = client.post("/users/", json={"email": "a@example.com", "password": "x" * 8})
@@ -220,6 +222,8 @@ def test_rejected_database_credentials_give_503s_that_do_not_show_them(
         for secret in (wrong, quote(wrong, safe=""), *DATABASE_SECRETS):
             assert secret not in text
     assert "Traceback" not in log
+    if log_format == "json":  # one object a line, every line
+        assert all(json.loads(line)["message"] for line in log.splitlines())
 
 
 # Hostile input ---------------------------------------------------------------------------
