@@ -152,17 +152,17 @@ def benchmark(args: argparse.Namespace) -> str:
             results["load"]["endpoints"] = [result.as_dict() for result in endpoints]
             if args.profile:
                 results["profiles"] = profile_app(args, wrk, app, token, reset)
-            if args.observability:
-                progress("the cost of metrics and tracing: three bakes side by side")
-                results["observability"] = observability.compare(
-                    args, wrk, project, ENDPOINTS[:2], server_env, token,
-                    [postgres_server.free_port() for _ in observability.CONFIGURATIONS],
-                    workdir, UVICORN,
-                )  # fmt: skip
-                reset()
             if args.scale:
                 progress("the scale run: measuring, seeding a million posts, measuring again")
                 results["scale"] = scale.compare(wrk, app, token, database)
+
+        if args.observability:  # with the servers above stopped, and their connections
+            progress("the cost of metrics and tracing: bakes side by side")
+            results["observability"] = observability.compare(
+                args, wrk, project, ENDPOINTS[:2], server_env, token,
+                [postgres_server.free_port() for _ in observability.CONFIGURATIONS],
+                workdir, UVICORN,
+            )  # fmt: skip
 
         results["tests"] = None
         if not args.skip_tests:

@@ -1,7 +1,8 @@
 """Prometheus metrics at `GET /metrics`: requests, latency, the pool, and the schema's revision.
 
 - `http_requests_total{method, handler, status}`: `handler` is the route's template
-  (`/posts/{post_id}`), never the raw path, so ids do not multiply the series.
+  (`/posts/{post_id}`), never the raw path, so ids do not multiply the series; `none`
+  for a path no route has.
 - `http_request_duration_seconds{method, handler, status}`: a latency histogram.
 - `http_requests_inprogress`: requests being served now.
 - `db_pool_connections_in_use`, `db_pool_overflow`: pooled connections handed out, and
@@ -10,33 +11,48 @@
   written for, 0 otherwise (a release whose migration did not run, or a database that
   does not answer). Checked every few seconds in the background, never by a scrape.
 
-Each process counts for itself: run one uvicorn process per container (scale out with
-replicas), or every scrape sees one worker's share.
+Scrapes themselves are not counted. Each process counts for itself: run one uvicorn
+process per container (scale out with replicas), or every scrape sees one worker's share.
 """
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from fastapi import FastAPI
-from prometheus_client import REGISTRY, Gauge, Metric
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    Metric,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator.metrics import latency, requests
 from sqlalchemy import QueuePool, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
+METRICS_PATH = "/metrics"
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 SCHEMA_CHECK_INTERVAL = 5.0  # seconds
+LABELS = ("method", "handler", "status")
 
+requests_total = Counter("http_requests", "Requests answered, by method, route and status.", LABELS)
+request_duration = Histogram(
+    "http_request_duration_seconds", "Time to answer a request, in seconds.", LABELS
+)
+requests_in_progress = Gauge("http_requests_inprogress", "Requests being served now.")
 schema_at_head = Gauge(
     "db_schema_at_head",
     "1 if the database's schema is at the Alembic head revision of this code, else 0.",
@@ -65,13 +81,50 @@ class PoolCollector(Collector):
         )
 
 
+class RequestMetrics:
+    """Count and time every request under the template of the route that served it.
+
+    FastAPI leaves the route it matched in the request's scope, so reading it afterwards
+    costs nothing. (prometheus-fastapi-instrumentator matches each request against every
+    route a second time, which cost this service a fifth of its throughput on the
+    benchmark's cheapest request.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == METRICS_PATH:
+            await self.app(scope, receive, send)
+            return
+        status = 500  # unless an answer starts: an error Starlette answers further out
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        requests_in_progress.inc()
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            requests_in_progress.dec()
+            handler = getattr(scope.get("route"), "path", "none")
+            labels = (scope["method"], handler, str(status))
+            requests_total.labels(*labels).inc()
+            request_duration.labels(*labels).observe(time.perf_counter() - started)
+
+
+async def serve_metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
 def instrument(app: FastAPI, engine: AsyncEngine) -> None:
     """Count `app`'s requests and serve the metrics at /metrics (not in the API's schema)."""
-    Instrumentator(
-        should_group_status_codes=False,
-        should_instrument_requests_inprogress=True,
-        excluded_handlers=["^/metrics$"],
-    ).add(requests(), latency()).instrument(app).expose(app, include_in_schema=False)
+    app.add_middleware(RequestMetrics)
+    app.add_api_route(METRICS_PATH, serve_metrics, include_in_schema=False)
     REGISTRY.register(PoolCollector(engine))
 
 
