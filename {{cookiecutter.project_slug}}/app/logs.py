@@ -70,7 +70,7 @@ def configure(level: str, log_format: LogFormat) -> None:
     handler.setFormatter(formatter(log_format))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
-    for old in root.handlers:
+    for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

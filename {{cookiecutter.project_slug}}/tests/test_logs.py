@@ -108,3 +108,14 @@ def test_sqlalchemy_logs_no_statements_at_the_apps_level() -> None:
     # At INFO, SQLAlchemy would log every statement with its values.
     assert logging.getLogger().isEnabledFor(logging.INFO)
     assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
+
+
+def test_configuring_replaces_every_handler_the_root_logger_had() -> None:
+    root = logging.getLogger()
+    strays = [logging.NullHandler(), logging.NullHandler()]
+    for stray in strays:
+        root.addHandler(stray)
+    logs.configure("INFO", "text")
+    assert not set(strays) & set(root.handlers)
+    [handler] = root.handlers
+    assert isinstance(handler.formatter, logs.TextFormatter)
