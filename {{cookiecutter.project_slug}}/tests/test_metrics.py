@@ -43,6 +43,16 @@ async def test_requests_are_counted_by_route_template_not_by_path(
     assert count([s for s in latency if s.name.endswith("_count")], **template) >= 4
 
 
+async def test_paths_no_route_has_are_counted_together(client: AsyncClient) -> None:
+    before = await scrape(client)
+    for path in ("/no-such-page", "/wp-admin/setup.php"):
+        assert (await client.get(path)).status_code == 404
+    after = await scrape(client)
+    old = count(before.get("http_requests", []), handler="none", status="404")
+    assert count(after["http_requests"], handler="none", status="404") == old + 2
+    assert not any("wp-admin" in s.labels.get("handler", "") for s in after["http_requests"])
+
+
 async def test_requests_in_flight_and_the_pool_are_reported(client: AsyncClient) -> None:
     await client.get("/health/live")
     families = await scrape(client)
