@@ -52,8 +52,8 @@ UNSUPPORTED_ROWS = [row for row in ALL_ROWS if not is_supported(row)]
 
 def rows_where_defaults_hold(*keys: str) -> list[dict[str, Any]]:
     """The render rows that keep the defaults of `keys`: for checks of files those options
-    do not change (metrics and tracing change Python files, and the Service's annotations;
-    the Dockerfile, compose file and workflow are the same whatever they say)."""
+    do not change (metrics and tracing change Python files and Kubernetes manifests; the
+    Dockerfile, compose file and workflow are the same whatever they say)."""
     return [row for row in RENDER_ROWS if all(row[k] == COOKIECUTTER_JSON[k] for k in keys)]
 
 

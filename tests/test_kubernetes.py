@@ -12,9 +12,10 @@ from tests.conftest import Bake, BakedProject, tool
 from tests.matrix import row_id, rows_where_defaults_hold
 from tests.service import graceful_timeout, image_command
 
+# The workflow is no part of the manifests; metrics and tracing are.
 ROWS = [
     pytest.param(row, id=row_id(row))
-    for row in rows_where_defaults_hold("tracing")
+    for row in rows_where_defaults_hold("github_actions")
     if row["kubernetes"]
 ]
 MANIFESTS = Path("deploy/kubernetes")
@@ -157,3 +158,14 @@ def test_prometheus_is_told_to_scrape_the_pods_only_with_metrics(project: BakedP
         "prometheus.io/port": str(port),
     }
     assert documents["Service"]["spec"].get("type", "ClusterIP") == "ClusterIP"
+
+
+def test_pods_log_json_and_name_their_traces(project: BakedProject) -> None:
+    settings = manifests(project)["ConfigMap"]["data"]
+    assert (settings["LOG_LEVEL"], settings["LOG_FORMAT"]) == ("INFO", "json")
+    if project.context["tracing"]:
+        assert settings["OTEL_SERVICE_NAME"] == project.path.name
+        # No endpoint until the team names its collector: no export to nowhere.
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in settings
+    else:
+        assert not [name for name in settings if name.startswith("OTEL_")]
