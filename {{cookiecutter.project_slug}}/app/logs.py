@@ -69,6 +69,9 @@ def configure(level: str, log_format: LogFormat) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(RequestIdFilter())
+    # On the handler too: records that other loggers let through (uvicorn sets its own
+    # levels) reach it without the root logger's level ever being asked.
+    handler.setLevel(level.upper())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

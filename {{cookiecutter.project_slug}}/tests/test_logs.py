@@ -119,3 +119,23 @@ def test_configuring_replaces_every_handler_the_root_logger_had() -> None:
     assert not set(strays) & set(root.handlers)
     [handler] = root.handlers
     assert isinstance(handler.formatter, logs.TextFormatter)
+
+
+def test_the_log_level_holds_for_every_logger_uvicorns_included() -> None:
+    logs.configure("WARNING", "text")
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    access = logging.getLogger("uvicorn.access")
+    access_level = access.level
+    access.setLevel(logging.INFO)  # as uvicorn sets it
+    try:
+        access.info('"GET / HTTP/1.1" 200')
+        logging.getLogger("app").warning("kept")
+    finally:
+        access.setLevel(access_level)
+        handler.setStream(previous)
+        logs.configure("INFO", "text")
+    assert "GET /" not in stream.getvalue()
+    assert stream.getvalue().rstrip().endswith("kept")
