@@ -1,10 +1,10 @@
 """Settings, read from the environment and `.env` (names are case-insensitive)."""
 
-from typing import Literal
-
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
+
+from app.logs import LogFormat, LogLevel
 
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -22,8 +22,8 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = 1024 * 1024
     # Logging (app/logs.py): the least severe level written, and `text` for a terminal or
     # `json` (one object a line) for a log collector.
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
 
     @field_validator("secret_key")
     @classmethod

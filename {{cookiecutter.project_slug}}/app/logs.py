@@ -7,13 +7,13 @@ one (a load balancer's or another service's), otherwise a new one.
 
 import logging
 import re
-import sys
-from typing import Literal
+from typing import Literal, TextIO
 
 from asgi_correlation_id import correlation_id
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
 REQUEST_ID_HEADER = "X-Request-ID"
 # What another system may name a request by (a UUID, nginx's hex $request_id, a trace id).
@@ -64,19 +64,25 @@ def formatter(log_format: LogFormat) -> logging.Formatter:
     return TextFormatter(TEXT_FORMAT)
 
 
-def configure(level: str, log_format: LogFormat) -> None:
-    """Send every logger's records to standard error, one format for all of them."""
-    handler = logging.StreamHandler(sys.stderr)
+def stream_handler(log_format: LogFormat, stream: TextIO | None = None) -> logging.Handler:
+    """A handler writing to `stream` (standard error as it is now, by default) in
+    `log_format`, each record stamped with its request."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def configure(level: LogLevel, log_format: LogFormat) -> None:
+    """Send every logger's records to standard error, one format for all of them."""
+    handler = stream_handler(log_format)
     # On the handler too: records that other loggers let through (uvicorn sets its own
     # levels) reach it without the root logger's level ever being asked.
-    handler.setLevel(level.upper())
+    handler.setLevel(level)
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    root.handlers.clear()
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(level)
     # uvicorn gives its loggers handlers of their own: hand their records to ours instead.
     # (An access logger left without handlers is one `--no-access-log` silenced.)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -60,12 +60,13 @@ def instrument(app: FastAPI, engine: AsyncEngine) -> None:
         return
     # Spans leave in batches, from a thread of their own, never in a request's time.
     export = BatchSpanProcessor(OTLPSpanExporter())
-    requests = TracerProvider(resource=resource())
+    service = resource()
+    requests = TracerProvider(resource=service)
     requests.add_span_processor(export)
     # A statement outside any request (the metrics' schema check, every few seconds) would
     # start a trace of its own: statements are kept only as the spans of their request's.
     statements = TracerProvider(
-        resource=resource(), sampler=ParentBased(root=ALWAYS_OFF), shutdown_on_exit=False
+        resource=service, sampler=ParentBased(root=ALWAYS_OFF), shutdown_on_exit=False
     )
     statements.add_span_processor(export)
     # ASGI's receive and send get no spans of their own: one span per request tells it.

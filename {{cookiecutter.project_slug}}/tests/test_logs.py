@@ -20,9 +20,7 @@ NEW_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 def json_lines() -> Iterator[io.StringIO]:
     """What the app logs during the test, as its JSON format writes it."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.formatter("json"))
-    handler.addFilter(logs.RequestIdFilter())
+    handler = logs.stream_handler("json", stream)
     root = logging.getLogger()
     root.addHandler(handler)
     try:
