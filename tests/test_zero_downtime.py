@@ -445,7 +445,7 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
 @dataclass(frozen=True)
 class Request:
     what: str
-    sent: float
+    sent: float  # when its last byte was written to the socket; inf if it never was
     answered: float | None
     outcome: str  # the status code, or the error
 
@@ -472,6 +472,22 @@ def replica_calls(account: Account) -> list[tuple[str, dict[str, Any], int]]:
     ]  # fmt: skip
 
 
+class Written:
+    """An httpcore trace hook noting when a request's last byte went out.
+
+    That, not when the client began, is what decides whether the replica could have read
+    it before the signal: bytes still unwritten when uvicorn closes an idle keep-alive
+    connection were never accepted, and HTTP leaves retrying them to the client.
+    """
+
+    def __init__(self) -> None:
+        self.at = math.inf
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        if event == "http11.send_request_body.complete":
+            self.at = time.monotonic()
+
+
 async def stop_under_load(replica: Service, accounts: list[Account], clients: int) -> Rollout:
     """Load the replica from `clients` clients, then send it SIGTERM and wait for its exit."""
     rollout = Rollout()
@@ -482,18 +498,18 @@ async def stop_under_load(replica: Service, accounts: list[Account], clients: in
             for what, call, expected in itertools.islice(calls, number, None):
                 if rollout.exit_code is not None:
                     return
-                sent = time.monotonic()
+                written = Written()
                 try:
-                    response = await http.request(**call)
+                    response = await http.request(**call, extensions={"trace": written})
                 except httpx.HTTPError as error:
-                    rollout.requests.append(Request(what, sent, None, type(error).__name__))
-                    if sent > rollout.signalled:
+                    rollout.requests.append(Request(what, written.at, None, type(error).__name__))
+                    if time.monotonic() > rollout.signalled:
                         return  # the replica takes no more requests
                     continue
                 outcome = str(response.status_code)
                 if response.status_code != expected:
                     outcome += f" {response.text}"
-                rollout.requests.append(Request(what, sent, time.monotonic(), outcome))
+                rollout.requests.append(Request(what, written.at, time.monotonic(), outcome))
 
     tasks = [asyncio.create_task(client(n)) for n in range(clients)]
     await asyncio.sleep(2)
