@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,6 +36,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # The cheapest argon2 that is still argon2: hashing dominates a suite of sign-ups.
     os.environ["ARGON2_TIME_COST"] = "1"
     os.environ["ARGON2_MEMORY_COST"] = "1024"
+    # Alembic reports each step it takes at INFO: news at a terminal, noise above a test run.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     run_alembic("upgrade", "head", database_url=database_url)
 
     from app.database import engine
