@@ -3,10 +3,11 @@
 import json
 import shutil
 import subprocess
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from processes import BenchError, Server, environment, run
+from processes import BenchError, Server, environment, progress, run
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 
@@ -111,3 +112,41 @@ def drive(
         status_errors=raw["status"],
         cpu_ms_per_request=round(cpu_seconds * 1000 / max(requests, 1), 3),
     )
+
+
+def take_turns(
+    wrk: str,
+    servers: Sequence[Server],
+    endpoints: Sequence[Endpoint],
+    token: str,
+    *,
+    rounds: int,
+    seconds: int,
+    warmup: int,
+    threads: int,
+    connections: int,
+    reset: Callable[[], None] = lambda: None,
+) -> dict[tuple[str, str], list[LoadResult]]:
+    """Warm every server up on every endpoint, then drive each endpoint on each server in
+    turns, `rounds` times; the runs by (endpoint name, server name).
+
+    Who goes first moves on with each round, so drift in the machine's load favours no
+    server. `reset()` runs after the warm-up and after each POST run, so that every run
+    sees the same data.
+    """
+    options = {"threads": threads, "connections": connections}
+    for endpoint in endpoints:
+        for server in servers:
+            drive(wrk, server, endpoint, token, seconds=warmup, **options)
+    reset()
+    runs: dict[tuple[str, str], list[LoadResult]] = {}
+    for round_number in range(rounds):
+        for endpoint in endpoints:
+            turn = round_number % len(servers)
+            for server in [*servers[turn:], *servers[:turn]]:
+                progress(f"round {round_number + 1}: {endpoint.name} on {server.name}")
+                measured = drive(wrk, server, endpoint, token, seconds=seconds, **options)
+                runs.setdefault((endpoint.name, server.name), []).append(measured)
+                if endpoint.method == "POST":
+                    reset()
+    return runs

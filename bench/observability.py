@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import report
-from load import Endpoint, LoadResult, drive
+from load import Endpoint, LoadResult, take_turns
 from processes import Server, serve
 from project import Project, bake_and_install
 
@@ -80,11 +80,9 @@ def compare(
     uvicorn: list[str],
 ) -> dict[str, Any]:
     """Serve each configuration, drive each endpoint on each in turns; req/s and ratios."""
-    options = {"threads": args.threads, "connections": args.connections}
-    runs: dict[tuple[str, str], list[LoadResult]] = {}
     with ExitStack() as stack:
         sink = stack.enter_context(otlp_sink())
-        servers: list[tuple[Configuration, Server]] = []
+        servers: list[Server] = []  # named after their configurations
         bakes: dict[str, Project] = {"": default}
         for configuration, port in zip(CONFIGURATIONS, ports, strict=True):
             answers = " ".join(f"{k}={v}" for k, v in configuration.answers.items())
@@ -103,18 +101,10 @@ def compare(
                 serve(configuration.name, command, port=port, cwd=project.path,
                       env=server_env, log=log)
             )  # fmt: skip
-            servers.append((configuration, server))
-        for endpoint in endpoints:
-            for _, server in servers:
-                drive(wrk, server, endpoint, token, seconds=args.warmup, **options)
-        for round_number in range(args.rounds):
-            for endpoint in endpoints:
-                # Who goes first turns with each round, so drift in load favours no one.
-                turn = round_number % len(servers)
-                order = servers[turn:] + servers[:turn]
-                for configuration, server in order:
-                    measured = drive(wrk, server, endpoint, token, seconds=args.seconds, **options)
-                    runs.setdefault((endpoint.name, configuration.name), []).append(measured)
+            servers.append(server)
+        runs = take_turns(wrk, servers, endpoints, token, rounds=args.rounds,
+                          seconds=args.seconds, warmup=args.warmup, threads=args.threads,
+                          connections=args.connections)  # fmt: skip
     return summarize(endpoints, runs)
 
 

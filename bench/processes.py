@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -112,3 +113,7 @@ def wait_until_answering(server: Server, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise BenchError(f"{server.name} did not answer within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)

@@ -30,8 +30,8 @@ import observability
 import profiling
 import report
 import scale
-from load import Endpoint, drive, ensure_wrk
-from processes import BenchError, Server, environment, serve
+from load import Endpoint, drive, ensure_wrk, take_turns
+from processes import BenchError, Server, environment, progress, serve
 from project import (
     BENCH,
     REPO,
@@ -214,26 +214,16 @@ def load_runs(
     token: str,
     reset: Callable[[], None],
 ) -> list[report.EndpointResults]:
-    """Warm each server up on each endpoint, then alternate app and baseline runs."""
-    options = {"threads": args.threads, "connections": args.connections}
-    for endpoint in ENDPOINTS:
-        for server in (app, baseline):
-            drive(wrk, server, endpoint, token, seconds=args.warmup, **options)
-    reset()
-    results = [report.EndpointResults(endpoint) for endpoint in ENDPOINTS]
-    for round_number in range(args.rounds):
-        for result in results:
-            # Alternate who goes first, so drift in the machine's load favours neither.
-            order = (app, baseline) if round_number % 2 == 0 else (baseline, app)
-            for server in order:
-                progress(f"round {round_number + 1}: {result.endpoint.name} on {server.name}")
-                measured = drive(
-                    wrk, server, result.endpoint, token, seconds=args.seconds, **options
-                )
-                (result.app if server is app else result.baseline).append(measured)
-                if result.endpoint.method == "POST":
-                    reset()
-    return results
+    """The app and the baseline on each endpoint, in turns."""
+    runs = take_turns(wrk, [app, baseline], ENDPOINTS, token, rounds=args.rounds,
+                      seconds=args.seconds, warmup=args.warmup, threads=args.threads,
+                      connections=args.connections, reset=reset)  # fmt: skip
+    return [
+        report.EndpointResults(
+            endpoint, app=runs[endpoint.name, app.name], baseline=runs[endpoint.name, baseline.name]
+        )
+        for endpoint in ENDPOINTS
+    ]
 
 
 def profile_app(
@@ -306,10 +296,6 @@ def check_same_answers(app: Server, baseline: Server, token: str) -> None:
                 f"{endpoint.name}: app and baseline answer differently (want {expected}):\n"
                 f"app:      {str(answers[0])[:1500]}\nbaseline: {str(answers[1])[:1500]}"
             )
-
-
-def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
