@@ -6,6 +6,7 @@ locks the way a long report or a session left idle in a transaction does.
 """
 
 import asyncio
+import http.client
 import itertools
 import math
 import re
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -550,3 +552,29 @@ def test_a_replica_told_to_stop_finishes_every_request_it_accepted(
     assert rollout.seconds_to_exit < graceful_timeout(command) + 2
     assert "Application shutdown complete" in log
     assert_clean(log)
+
+
+# The idle timeouts of the proxies most often in front (nginx's ingress, AWS's load
+# balancers), and uvicorn's own default: a proxy reusing a connection uvicorn has just
+# closed answers the request 502.
+PROXY_IDLE_TIMEOUT = 60
+UVICORN_KEEP_ALIVE_DEFAULT = 5
+
+
+def test_the_image_keeps_idle_connections_open_longer_than_a_proxy_does(
+    project: BakedProject, tmp_path: Path
+) -> None:
+    command = image_command(project)
+    assert float(command[command.index("--timeout-keep-alive") + 1]) > PROXY_IDLE_TIMEOUT
+    with serve(project, tmp_path / "uvicorn.log", command=command) as replica:
+        address = urlsplit(replica.base_url)
+        proxy = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
+        proxy.request("GET", "/health/live")
+        proxy.getresponse().read()
+        first_socket = proxy.sock
+        time.sleep(UVICORN_KEEP_ALIVE_DEFAULT + 1)
+        # Down the same connection, as a proxy's pool would: uvicorn has not closed it.
+        proxy.request("GET", "/health/live")
+        answer = proxy.getresponse()
+        assert (answer.status, proxy.sock) == (200, first_socket)
+        proxy.close()
