@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -568,13 +568,13 @@ def test_the_image_keeps_idle_connections_open_longer_than_a_proxy_does(
     assert float(command[command.index("--timeout-keep-alive") + 1]) > PROXY_IDLE_TIMEOUT
     with serve(project, tmp_path / "uvicorn.log", command=command) as replica:
         address = urlsplit(replica.base_url)
-        proxy = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
-        proxy.request("GET", "/health/live")
-        proxy.getresponse().read()
-        first_socket = proxy.sock
-        time.sleep(UVICORN_KEEP_ALIVE_DEFAULT + 1)
-        # Down the same connection, as a proxy's pool would: uvicorn has not closed it.
-        proxy.request("GET", "/health/live")
-        answer = proxy.getresponse()
-        assert (answer.status, proxy.sock) == (200, first_socket)
-        proxy.close()
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
+        with closing(connection) as proxy:
+            proxy.request("GET", "/health/live")
+            proxy.getresponse().read()
+            first_socket = proxy.sock
+            time.sleep(UVICORN_KEEP_ALIVE_DEFAULT + 1)
+            # Down the same connection, as a proxy's pool would: uvicorn has not closed it.
+            proxy.request("GET", "/health/live")
+            answer = proxy.getresponse()
+            assert (answer.status, proxy.sock) == (200, first_socket)

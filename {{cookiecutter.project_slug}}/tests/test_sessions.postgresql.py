@@ -48,10 +48,12 @@ async def test_a_connection_the_database_closed_is_replaced_before_it_is_used() 
     assert driver_connection is not None
     # What a database restart does to every pooled connection: end its server process.
     other_engine = create_async_engine(engine.url, poolclass=pool.NullPool)
-    async with other_engine.connect() as other:
-        ended = await other.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"),
-                                   {"pid": closed_pid})  # fmt: skip
-    await other_engine.dispose()
+    try:
+        async with other_engine.connect() as other:
+            ended = await other.scalar(text("SELECT pg_terminate_backend(:pid, 5000)"),
+                                       {"pid": closed_pid})  # fmt: skip
+    finally:
+        await other_engine.dispose()
     assert ended
     deadline = time.monotonic() + 5
     while not driver_connection.is_closed():  # asyncpg reads the end of the socket
