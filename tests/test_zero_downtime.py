@@ -523,6 +523,15 @@ async def stop_under_load(replica: Service, accounts: list[Account], clients: in
     return rollout
 
 
+ANSWERED = {"200", "201"}
+# uvicorn closes each idle keep-alive connection the moment it starts shutting down (up to
+# 0.1 s after the signal, when it next checks for one), without reading what has just
+# arrived on it. A request written in the moments before that is refused as a closed
+# connection, which HTTP leaves the client to retry; in Kubernetes the preStop pause
+# keeps such requests from coming at all.
+CLOSING_RACE = 0.1  # seconds before the signal
+
+
 def test_a_replica_told_to_stop_finishes_every_request_it_accepted(
     project: BakedProject,
     accounts: list[Account],
@@ -544,11 +553,13 @@ def test_a_replica_told_to_stop_finishes_every_request_it_accepted(
         f" exited after {rollout.seconds_to_exit:.1f} s",
     )
     assert in_flight, "no request was in flight at the signal"
-    bad = [r for r in before if r.outcome not in {"200", "201"}]
-    assert not bad, f"requests sent before the signal that failed: {bad[:10]}"
-    # After it, new requests find the door closed: refused, never an error answer.
-    after = [r for r in rollout.requests if r.sent >= rollout.signalled and r.answered]
-    assert all(r.outcome in {"200", "201"} for r in after), after[:10]
+    # Written before that race: the replica had them, and must answer every one.
+    door_closing = rollout.signalled - CLOSING_RACE
+    bad = [r for r in rollout.requests if r.sent < door_closing and r.outcome not in ANSWERED]
+    assert not bad, f"requests written before the door closed that failed: {bad[:10]}"
+    # Later ones find the door closing or closed: refused, never an error answer.
+    late = [r for r in rollout.requests if r.sent >= door_closing and r.answered]
+    assert all(r.outcome in ANSWERED for r in late), late[:10]
     assert rollout.seconds_to_exit < graceful_timeout(command) + 2
     assert "Application shutdown complete" in log
     assert_clean(log)
