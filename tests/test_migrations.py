@@ -58,7 +58,10 @@ def pg(pg_project: BakedProject, new_database: Callable[[], Database]) -> BakedP
 
 
 def test_upgrade_creates_the_schema_the_models_describe(pg: BakedProject) -> None:
-    pg.alembic("upgrade", "head")
+    upgrade = pg.alembic("upgrade", "head")
+    # The log says what ran, each thing once.
+    assert upgrade.stderr.count("Context impl PostgresqlImpl.") == 1
+    assert upgrade.stderr.count(f"Running upgrade  -> {INITIAL_REVISION}") == 1
     db = database_of(pg)
     columns = db.psql(
         "SELECT table_name, column_name, data_type, is_nullable, is_identity,"

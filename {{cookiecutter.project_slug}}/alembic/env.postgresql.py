@@ -66,8 +66,14 @@ def run_migrations(connection: Connection) -> None:
         window=settings.migration_retry_window,
     )
     with migration_lock(connection, timeout_statements(*TIMEOUTS)):
-        configure(connection=connection)
-        # Configured again around the steps the command asked for, now that they are known.
+        # Configured once to learn the steps the command asked for, then again to run them
+        # one by one. Each context logs its own "Context impl" lines: only the second's show.
+        announcements = logging.getLogger("alembic.runtime.migration")
+        announcements.disabled = True
+        try:
+            configure(connection=connection)
+        finally:
+            announcements.disabled = False
         command_steps = context.get_context().opts["fn"]
         configure(
             connection=connection,
