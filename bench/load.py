@@ -1,13 +1,11 @@
 """Driving a server with wrk and reading what it measured."""
 
 import json
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from processes import BenchError, Server, environment, progress, run
+from processes import BenchError, Server, environment, installed, progress, run
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 
@@ -53,17 +51,7 @@ class LoadResult:
 
 
 def ensure_wrk() -> str:
-    """The path of `wrk`, installed from the OS packages (Debian's apt) when missing."""
-    if path := shutil.which("wrk"):
-        return path
-    apt = ["apt-get", "install", "-y", "-qq", "wrk"]
-    env = environment(DEBIAN_FRONTEND="noninteractive")
-    if subprocess.run(apt, env=env, capture_output=True, check=False).returncode != 0:
-        run(["apt-get", "update", "-qq"], env=env)
-        run(apt, env=env)
-    if path := shutil.which("wrk"):
-        return path
-    raise BenchError("wrk is not installed and apt-get could not install it")
+    return installed("wrk", package="wrk")
 
 
 def drive(

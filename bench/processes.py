@@ -1,6 +1,7 @@
 """Running, timing, serving and stopping the programs the benchmark needs."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,20 @@ def environment(**extra: str) -> dict[str, str]:
     pythons = sorted(str(path) for path in pyenv.glob("versions/3.1[1-9].*/bin"))
     env["PATH"] = os.pathsep.join([*pythons, env["PATH"]])
     return {**env, **extra}
+
+
+def installed(program: str, *, package: str) -> str:
+    """The path of `program`, installed from the OS packages (Debian's apt) when missing."""
+    if path := shutil.which(program):
+        return path
+    apt = ["apt-get", "install", "-y", "-qq", package]
+    env = environment(DEBIAN_FRONTEND="noninteractive")
+    if subprocess.run(apt, env=env, capture_output=True, check=False).returncode != 0:
+        run(["apt-get", "update", "-qq"], env=env)
+        run(apt, env=env)
+    if path := shutil.which(program):
+        return path
+    raise BenchError(f"{program} is not installed and apt-get could not install {package}")
 
 
 def run(command: Command, *, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -75,7 +90,14 @@ class Server:
 
 @contextmanager
 def serve(
-    name: str, command: Command, *, port: int, cwd: Path, env: Mapping[str, str], log: Path
+    name: str,
+    command: Command,
+    *,
+    port: int,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Path,
+    startup_timeout: float = 30,
 ) -> Iterator[Server]:
     """Start a server, wait until it answers HTTP on `port`, and stop it on the way out."""
     with log.open("wb") as log_file:
@@ -88,7 +110,7 @@ def serve(
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log)
     try:
-        wait_until_answering(server)
+        wait_until_answering(server, startup_timeout)
         yield server
     finally:
         process.terminate()

@@ -1,7 +1,7 @@
 """Benchmark the generated service against a hand-written baseline; see bench/README.md.
 
     uv run python bench/run.py [--seconds 10] [--rounds 1] [--profile] [--skip-tests]
-                               [--scale] [--observability]
+                               [--scale] [--observability] [--instructions]
 
 Bakes the default project into a temporary directory, installs it as the Docker image does,
 migrates and seeds a throwaway PostgreSQL, serves the app and bench/baseline.py with uvicorn
@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import instructions
 import observability
 import profiling
 import report
@@ -59,6 +60,7 @@ UVICORN = [
     *("-m", "uvicorn", "--host", "127.0.0.1", "--loop", "uvloop", "--http", "httptools"),
     *("--no-access-log", "--log-level", "warning"),
 ]
+INSTRUCTION_REQUESTS = 150  # per endpoint and server, under callgrind
 PACKAGES = ["fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "uvloop"]
 
 
@@ -78,6 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--observability",
         action="store_true",
         help="also compare throughput with metrics off, on, and with tracing",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per request under valgrind (a steady figure)",
     )
     parser.add_argument(
         "--template", type=Path, default=REPO, help="template to bake (default: this checkout)"
@@ -152,6 +159,12 @@ def benchmark(args: argparse.Namespace) -> str:
             results["load"]["endpoints"] = [result.as_dict() for result in endpoints]
             if args.profile:
                 results["profiles"] = profile_app(args, wrk, app, token, reset)
+            if args.instructions:
+                progress("counting instructions per request under callgrind (a few minutes)")
+                ports = (postgres_server.free_port(), postgres_server.free_port())
+                results["instructions"] = count_instructions(
+                    project, server_env, ports, token, args.results, reset
+                )
             if args.scale:
                 progress("the scale run: measuring, seeding a million posts, measuring again")
                 results["scale"] = scale.compare(wrk, app, token, database)
@@ -173,6 +186,9 @@ def benchmark(args: argparse.Namespace) -> str:
     text = report.markdown(results, endpoints)
     for profile in results.get("profiles", {}).values():
         text += "\n\n" + profile["markdown"]
+    if "instructions" in results:
+        counted = results["instructions"]
+        text += "\n\n" + instructions.markdown(counted["millions_per_request"], counted["requests"])
     if "observability" in results:
         text += "\n\n" + observability.markdown(results["observability"])
     if "scale" in results:
@@ -181,29 +197,51 @@ def benchmark(args: argparse.Namespace) -> str:
     return f"{text}\n\nResults: {path}"
 
 
+def app_command(project: Project, port: int) -> list[str | Path]:
+    return [project.python, *UVICORN, "--port", str(port), "app.main:app"]
+
+
+def baseline_command(project: Project, port: int) -> list[str | Path]:
+    return [project.python, *UVICORN, "--port", str(port), "--app-dir", BENCH, "baseline:app"]
+
+
+def baseline_environment(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1"}  # leave no __pycache__ in bench/
+
+
 @contextmanager
 def servers(
     project: Project, env: dict[str, str], logs: Path, ports: tuple[int, int]
 ) -> Iterator[tuple[Server, Server]]:
     """The app and the baseline, each under uvicorn with one worker, on loopback ports."""
     app_port, baseline_port = ports
-    app_command: list[str | Path] = [
-        project.python,
-        *UVICORN,
-        "--port",
-        str(app_port),
-        "app.main:app",
-    ]
-    baseline_command: list[str | Path] = [project.python, *UVICORN, "--port", str(baseline_port),
-                        "--app-dir", BENCH, "baseline:app"]  # fmt: skip
-    baseline_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}  # leave no __pycache__ in bench/
     with (
-        serve("app", app_command, port=app_port, cwd=project.path, env=env,
+        serve("app", app_command(project, app_port), port=app_port, cwd=project.path, env=env,
               log=logs / "app.log") as app,
-        serve("baseline", baseline_command, port=baseline_port, cwd=project.path,
-              env=baseline_env, log=logs / "baseline.log") as baseline,
+        serve("baseline", baseline_command(project, baseline_port), port=baseline_port,
+              cwd=project.path, env=baseline_environment(env),
+              log=logs / "baseline.log") as baseline,
     ):  # fmt: skip
         yield app, baseline
+
+
+def count_instructions(
+    project: Project,
+    env: dict[str, str],
+    ports: tuple[int, int],
+    token: str,
+    results: Path,
+    reset: Callable[[], None],
+) -> dict[str, Any]:
+    """The app and the baseline under callgrind, side by side; see bench/instructions.py."""
+    app_port, baseline_port = ports
+    counted = [
+        instructions.Counted("app", app_command(project, app_port), app_port, project.path, env),
+        instructions.Counted("baseline", baseline_command(project, baseline_port), baseline_port,
+                             project.path, baseline_environment(env)),
+    ]  # fmt: skip
+    counts = instructions.compare(counted, ENDPOINTS, token, INSTRUCTION_REQUESTS, results, reset)
+    return {"requests": INSTRUCTION_REQUESTS, "millions_per_request": counts}
 
 
 def load_runs(
