@@ -3,12 +3,13 @@
 Requests per second on a two-core machine shared by wrk, PostgreSQL and the server move by
 a third between runs of unchanged code, and so do the ratios: a change worth a few per cent
 is lost in that. An instruction count is not. Each server runs under valgrind's callgrind
-(about fifty times slower), answering one request at a time on one keep-alive connection:
-after a warm-up its counters are zeroed, `requests` requests are sent, and the counters
-read. Two runs of the same code agree to 0.1 %. What is counted is the server process's
-own work in user space (Python, and the C it calls: uvloop, httptools, asyncpg,
-pydantic-core), not the kernel's and not PostgreSQL's; one request at a time, so nothing is
-shared between requests answered together, as the event loop does under load.
+(about fifty times slower), answering one request at a time on one keep-alive connection;
+for each endpoint, after a warm-up, its counters are zeroed, `requests` requests are sent,
+and the counters read. Runs of the same code agree within 0.5 % (1 % on the cheapest
+request). What is counted is the server process's own work in user space (Python, and the
+C it calls: uvloop, httptools, asyncpg, pydantic-core), not the kernel's and not
+PostgreSQL's; one request at a time, so nothing is shared between requests answered
+together, as the event loop does under load.
 """
 
 import http.client
