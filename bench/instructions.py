@@ -14,7 +14,6 @@ together, as the event loop does under load.
 
 import http.client
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from load import Endpoint
-from processes import BenchError, Command, Server, installed, progress, serve
+from processes import BenchError, Command, Server, installed, progress, run, serve
 
 WARMUP_REQUESTS = 20
 STARTUP_SECONDS = 300  # importing the app under valgrind takes a minute or two
@@ -51,7 +50,7 @@ def compare(
     """Millions of instructions per request, by endpoint and server; servers count side by
     side, one endpoint at a time (so no server sees rows another's POSTs made)."""
     callgrind_control = installed("callgrind_control", package="valgrind")
-    counts: dict[str, dict[str, float]] = {endpoint.name: {} for endpoint in endpoints}
+    counts: dict[str, dict[str, float]] = {}
     with ExitStack() as stack, ThreadPoolExecutor(len(servers)) as pool:
         running = [stack.enter_context(under_callgrind(server, results)) for server in servers]
         # Once over every endpoint first: what happens only early in a process's life (the
@@ -82,7 +81,7 @@ def under_callgrind(server: Counted, results: Path) -> Iterator[Server]:
         old.unlink()
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={output}", *server.command]
     with serve(server.name, command, port=server.port, cwd=server.cwd, env=server.env,
-               log=results / f"callgrind-{server.port}.log",
+               log=output.with_suffix(".log"),
                startup_timeout=STARTUP_SECONDS) as running:  # fmt: skip
         yield running
 
@@ -95,11 +94,9 @@ def count(
     try:
         send(connection, endpoint, token, WARMUP_REQUESTS)
         dumps = dump_files(server)
-        subprocess.run([callgrind_control, "--zero", str(server.process.pid)], check=True,
-                       capture_output=True)  # fmt: skip
+        run([callgrind_control, "--zero", str(server.process.pid)])
         send(connection, endpoint, token, requests)
-        subprocess.run([callgrind_control, "--dump", str(server.process.pid)], check=True,
-                       capture_output=True)  # fmt: skip
+        run([callgrind_control, "--dump", str(server.process.pid)])
     finally:
         connection.close()
     (new,) = set(dump_files(server)) - set(dumps)
@@ -122,7 +119,8 @@ def warm(server: Server, endpoint: Endpoint, token: str) -> None:
 
 
 def dump_files(server: Server) -> list[Path]:
-    return list(server.log.parent.glob(f"callgrind-{server.url.rpartition(':')[2]}.out.*"))
+    """The files callgrind dumped so far, beside the log (see `under_callgrind`)."""
+    return list(server.log.parent.glob(server.log.with_suffix(".out").name + ".*"))
 
 
 def send(connection: http.client.HTTPConnection, endpoint: Endpoint, token: str, n: int) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from processes import BenchError, Server, environment, installed, progress, run
+from processes import BenchError, Server, environment, progress, run
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 
@@ -48,10 +48,6 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, float]:
         return {**asdict(self), "errors": self.errors}
-
-
-def ensure_wrk() -> str:
-    return installed("wrk", package="wrk")
 
 
 def drive(

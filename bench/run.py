@@ -31,8 +31,8 @@ import observability
 import profiling
 import report
 import scale
-from load import Endpoint, drive, ensure_wrk, take_turns
-from processes import BenchError, Server, environment, progress, serve
+from load import Endpoint, drive, take_turns
+from processes import BenchError, Server, environment, installed, progress, serve
 from project import (
     BENCH,
     REPO,
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def benchmark(args: argparse.Namespace) -> str:
     """Run every step; return the Markdown report."""
-    wrk = ensure_wrk()
+    wrk = installed("wrk", package="wrk")
     postgres_server = load_postgres_server()
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
