@@ -73,11 +73,8 @@ def post_out(row: Mapping[str, Any]) -> dict[str, Any]:
         "published": row["published"],
         "created_at": timestamp(row["created_at"]),
         "owner_id": row["owner_id"],
-        "owner": {
-            "id": row["id_1"],
-            "email": row["email"],
-            "created_at": timestamp(row["created_at_1"]),
-        },
+        # A public profile: no email.
+        "owner": {"id": row["id_1"], "created_at": timestamp(row["created_at_1"])},
         "votes": row["anon_1"],
     }
 

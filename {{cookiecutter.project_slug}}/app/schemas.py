@@ -46,7 +46,18 @@ class UserCreate(StrictInput):
     password: str = Field(min_length=8, max_length=128)
 
 
-class UserOut(BaseModel):
+class UserProfile(BaseModel):
+    """What anyone signed in may see of a user: never their email (OWASP API3)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: UtcDateTime
+
+
+class UserAccount(BaseModel):
+    """A user's own account, with its email: answered only to that user."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -74,7 +85,7 @@ class PostOut(BaseModel):
     published: bool
     created_at: UtcDateTime
     owner_id: int
-    owner: UserOut
+    owner: UserProfile
     votes: int
 
 

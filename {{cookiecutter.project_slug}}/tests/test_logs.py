@@ -12,6 +12,7 @@ from httpx import ASGITransport, AsyncClient
 
 from app import logs
 from app.main import app
+from tests.conftest import bearer
 
 NEW_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -68,7 +69,7 @@ async def test_any_other_request_id_is_replaced(client: AsyncClient, request_id:
 async def test_json_lines_carry_the_id_of_the_request_they_were_written_for(
     client_without_database: AsyncClient, json_lines: io.StringIO
 ) -> None:
-    response = await client_without_database.get("/users/1")
+    response = await client_without_database.get("/users/1", headers=bearer(1))
     assert response.status_code == 503
     lines = [json.loads(line) for line in json_lines.getvalue().splitlines()]
     [line] = [line for line in lines if line["logger"] == "app.errors"]

@@ -53,15 +53,34 @@ async def test_sign_up_with_a_short_password_is_rejected(client: AsyncClient) ->
     assert response.status_code == 422
 
 
-async def test_read_a_user_by_id(client: AsyncClient, alice: Account) -> None:
-    response = await client.get(f"/users/{alice.id}")
+async def test_another_user_is_seen_by_their_public_profile_only(
+    client: AsyncClient, alice: Account, bob: Account
+) -> None:
+    response = await client.get(f"/users/{alice.id}", headers=bob.headers)
     assert response.status_code == 200
+    assert set(response.json()) == {"id", "created_at"}
+    assert response.json()["id"] == alice.id
+
+
+async def test_a_user_reading_themself_by_id_sees_their_account(
+    client: AsyncClient, alice: Account
+) -> None:
+    response = await client.get(f"/users/{alice.id}", headers=alice.headers)
+    assert response.status_code == 200
+    assert set(response.json()) == {"id", "email", "created_at"}
     assert response.json()["email"] == alice.email
-    assert "password" not in response.json()
 
 
-async def test_read_an_unknown_user_is_not_found(client: AsyncClient) -> None:
-    response = await client.get("/users/999999")
+async def test_read_a_user_without_a_token_is_unauthorized(
+    client: AsyncClient, alice: Account
+) -> None:
+    response = await client.get(f"/users/{alice.id}")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_read_an_unknown_user_is_not_found(client: AsyncClient, alice: Account) -> None:
+    response = await client.get("/users/999999", headers=alice.headers)
     assert response.status_code == 404
 
 
@@ -79,6 +98,6 @@ async def test_me_without_a_token_is_unauthorized(client: AsyncClient) -> None:
 
 
 async def test_timestamps_carry_a_time_zone(client: AsyncClient, alice: Account) -> None:
-    response = await client.get(f"/users/{alice.id}")
+    response = await client.get(f"/users/{alice.id}", headers=alice.headers)
     created_at = datetime.fromisoformat(response.json()["created_at"])
     assert created_at.utcoffset() is not None

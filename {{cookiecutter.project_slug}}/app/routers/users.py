@@ -1,11 +1,11 @@
-"""Signing up and looking users up."""
+"""Signing up and looking users up: an account's email is shown to that account alone."""
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
 from app.database import SessionDep
 from app.models import User
-from app.schemas import DatabaseId, UserCreate, UserOut, error_responses
+from app.schemas import DatabaseId, UserAccount, UserCreate, UserProfile, error_responses
 from app.security import CurrentUser, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 @router.post(
     "/",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
+    response_model=UserAccount,
     responses=error_responses(400, 409),
 )
 async def create_user(body: UserCreate, session: SessionDep) -> User:
@@ -29,14 +29,19 @@ async def create_user(body: UserCreate, session: SessionDep) -> User:
     return user
 
 
-@router.get("/me", response_model=UserOut, responses=error_responses(401))
+@router.get("/me", response_model=UserAccount, responses=error_responses(401))
 async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.get("/{user_id}", response_model=UserOut, responses=error_responses(404))
-async def read_user(user_id: DatabaseId, session: SessionDep) -> User:
+@router.get("/{user_id}", responses=error_responses(401, 404))
+async def read_user(
+    user_id: DatabaseId, session: SessionDep, caller: CurrentUser
+) -> UserAccount | UserProfile:
+    """The caller's own account, or anyone else's public profile (no email)."""
+    if user_id == caller.id:
+        return UserAccount.model_validate(caller)
     user = await session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    return user
+    return UserProfile.model_validate(user)
