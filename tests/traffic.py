@@ -62,16 +62,19 @@ class Load:
 
 
 def next_request(
-    rng: random.Random, number: int, post_ids: list[int]
+    rng: random.Random, number: int, post_ids: list[int], own_post: int
 ) -> tuple[str, dict[str, Any], set[int]]:
     """One client's next request, mostly reads: its name, httpx arguments, and good answers."""
-    operation = rng.choices(["list", "get", "create", "vote"], [35, 35, 15, 15])[0]
+    operations = ["list", "get", "create", "update", "vote"]
+    operation = rng.choices(operations, [32, 32, 13, 10, 13])[0]
     if operation == "list":
         return operation, {"method": "GET", "url": "/posts/?limit=10"}, {200}
     if operation == "get":
         return operation, {"method": "GET", "url": f"/posts/{rng.choice(post_ids)}"}, {200}
-    if operation == "create":
-        body = {"title": f"load {number}", "content": "written under load"}
+    if operation in {"create", "update"}:
+        body = {"title": f"load {number}", "content": f"{operation}d under load"}
+        if operation == "update":
+            return operation, {"method": "PUT", "url": f"/posts/{own_post}", "json": body}, {200}
         return operation, {"method": "POST", "url": "/posts/", "json": body}, {201}
     direction = rng.choice([0, 1])
     body = {"post_id": rng.choice(post_ids), "dir": direction}
@@ -103,9 +106,10 @@ async def drive_load(
     async def one_client(number: int, deadline: float) -> None:
         rng = random.Random(number)
         headers = accounts[number % len(accounts)].headers
+        own_post = post_ids[number % len(accounts)]  # the account's seed post
         async with connection(base_url, 30) as client:
             while time.monotonic() < deadline and not stop.is_set():
-                operation, request, expected = next_request(rng, number, post_ids)
+                operation, request, expected = next_request(rng, number, post_ids, own_post)
                 sent = time.monotonic()
                 try:
                     response = await client.request(**request, headers=headers)

@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     database_pgbouncer: bool = False
     # Migrations (alembic/env.py). A migration waiting for a table lock makes every later
     # query of that table queue behind it, so it waits at most `migration_lock_timeout`
-    # seconds, then lets go and tries again after a pause, for `migration_retry_window`
-    # seconds in all. No statement of a migration runs longer than the statement timeout.
+    # seconds, then lets go and tries again after a pause, until it has spent
+    # `migration_retry_window` seconds waiting (time spent working does not count). No
+    # statement of a migration runs longer than the statement timeout.
     migration_lock_timeout: float = 0.5
     migration_retry_window: float = 60
     migration_statement_timeout: float = 300

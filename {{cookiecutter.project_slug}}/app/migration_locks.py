@@ -5,6 +5,12 @@ later query of that table queue behind it. So each attempt waits only briefly fo
 locks; when that is not enough, its transaction is rolled back, freeing the queue, and the
 revision runs again from its start after a pause, until the retry window runs out. Each
 retry names the sessions that were in the way.
+
+The window counts time spent waiting, not working: a revision that backfills for ten
+minutes and is then blocked at its last statement is retried like any other. A retry runs
+the whole revision again, so a revision that commits part of its work as it goes (an
+autocommit block) must be written to be run again: `IF NOT EXISTS`, batches that skip
+rows already done.
 """
 
 import asyncio
@@ -210,7 +216,7 @@ class LockRetries:
         return self.steps[self.applied]
 
     def run(self, run_migrations: Callable[[], None], current: Callable[[], str]) -> None:
-        started = time.monotonic()
+        waited = 0.0  # for locks, and in the pauses between attempts
         for attempt in itertools.count(1):
             try:
                 run_migrations()
@@ -221,11 +227,11 @@ class LockRetries:
                     raise
             blockers = describe(self.watch.take())
             pause = min(0.5 * 2 ** (attempt - 1), 5.0)
-            elapsed = time.monotonic() - started
-            if elapsed + pause > self.window:
+            waited += self.lock_timeout
+            if waited + pause > self.window:
                 raise CommandError(
-                    f"{step.short_log} gave up after {attempt} attempts in {elapsed:.0f} s,"
-                    f" {blockers};"
+                    f"{step.short_log} gave up after {attempt} attempts"
+                    f" ({waited:.1f} s spent waiting), {blockers};"
                     f" the database stays at {current() or 'base'}: end those sessions, or"
                     " migrate again once they are done"
                 ) from None
@@ -234,3 +240,4 @@ class LockRetries:
                 step.short_log, self.lock_timeout, attempt, blockers, pause,
             )  # fmt: skip
             time.sleep(pause)
+            waited += pause
