@@ -91,7 +91,8 @@ def check(ref: str, resources: ExitStack) -> int:
 def git(*args: str) -> str:
     result = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True)
     if result.returncode != 0:
-        raise CannotCheck(f"git {' '.join(args)}: {result.stderr.strip() or 'failed'}")
+        said = "; ".join(result.stderr.strip().splitlines()) or f"exit {result.returncode}"
+        raise CannotCheck(f"git {args[0]}: {said}")
     return result.stdout.strip()
 
 
@@ -99,7 +100,7 @@ def export(ref: str, directory: Path) -> Path:
     """The files of `ref` at this project's place in the repository, in `directory`."""
     prefix = git("rev-parse", "--show-prefix").rstrip("/")
     try:
-        git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        git("rev-parse", "--verify", "--quiet", ref + "^{commit}")
     except CannotCheck:
         raise CannotCheck(
             f"unknown git ref {ref!r} (for a pull request's base: git fetch origin)"
@@ -111,7 +112,8 @@ def export(ref: str, directory: Path) -> Path:
         ["git", "archive", "--format=tar", f"{ref}:{prefix}"], cwd=PROJECT, capture_output=True
     )
     if archive.returncode != 0:
-        raise CannotCheck(f"git archive {ref}: {archive.stderr.decode().strip()}")
+        said = "; ".join(archive.stderr.decode().strip().splitlines())
+        raise CannotCheck(f"git archive {ref}: {said}")
     subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
     if not (base / "tests").is_dir():
         raise CannotCheck(f"{ref} has no tests/ in {prefix or 'the repository root'}")
@@ -168,7 +170,9 @@ def run_tests(base: Path, database_url: str, results: Path) -> tuple[int, str]:
     # so `app` and `tests` are the base's; the project is not installed in the venv.
     # The base's conftest uses TEST_DATABASE_URL as it is; its `alembic upgrade head` finds
     # the database already at this tree's head, which it now knows, and does nothing.
-    command = [sys.executable, "-m", "pytest", *PYTEST_OPTIONS]
+    # The base's tmp_path directories go with ours, not to pytest's kept-three in TMPDIR.
+    basetemp = base.parent / "pytest"
+    command = [sys.executable, "-m", "pytest", *PYTEST_OPTIONS, f"--basetemp={basetemp}"]
     plugin_path = os.pathsep.join([str(PROJECT / "scripts"), os.environ.get("PYTHONPATH", "")])
     env = environment(
         TEST_DATABASE_URL=database_url, PYTHONPATH=plugin_path, **{RESULTS_VARIABLE: str(results)}
