@@ -6,10 +6,13 @@ goes with, then the command the README and the generated CI run. Every revision 
 squawk; only the meaning of the change decides whether the release still serving breaks.
 """
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from tests.conftest import (
     Database,
     git,
     postgres_server,
+    wait_until,
 )
 
 COMMAND = ("uv", "run", "--no-sync", "python", "scripts/check_compatibility.py")
@@ -129,6 +133,14 @@ class Outcome:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float
+
+    def figure(self, case: str) -> str:
+        """What the case printed last and how long it took, for the run's summary."""
+        last = (self.stderr or self.stdout).strip().splitlines()[-1]
+        return (
+            f"check_compatibility, {case}: exit {self.returncode} in {self.seconds:.1f} s: {last}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -197,24 +209,39 @@ def check(
 ) -> Outcome:
     """Run the check as the README says, on `test_database` or on a throwaway server; then
     see that it left nothing behind."""
+    env = check_environment(project, temp_dir, test_database)
+    databases_before = server_databases(test_database) if test_database else set()
+    started = time.monotonic()
+    result = subprocess.run(
+        [*COMMAND, "--base", base], cwd=project.path, env=env, capture_output=True, text=True
+    )
+    seconds = time.monotonic() - started
+    assert_nothing_left(project, temp_dir, test_database, databases_before)
+    return Outcome(result.returncode, result.stdout, result.stderr, seconds)
+
+
+def check_environment(
+    project: BakedProject, temp_dir: Path, test_database: Database | None
+) -> dict[str, str]:
     env = project.environ({"TMPDIR": str(temp_dir)})
     env.pop("TEST_DATABASE_URL", None)
     if test_database:
         env["TEST_DATABASE_URL"] = test_database.url
-        databases_before = server_databases(test_database)
-    result = subprocess.run(
-        [*COMMAND, "--base", base], cwd=project.path, env=env, capture_output=True, text=True
-    )
+    return env
+
+
+def assert_nothing_left(
+    project: BakedProject, temp_dir: Path, test_database: Database | None, databases: set[str]
+) -> None:
+    """No files, worktree, change in the tree, or database left by the check."""
     assert left_in(temp_dir) == []
     assert len(git(project.path, "worktree", "list").stdout.splitlines()) == 1
     assert git(project.path, "status", "--porcelain").stdout == ""
     if test_database:
         # A database of its own beside the one named, dropped; the one named stays empty.
-        assert server_databases(test_database) == databases_before
-        assert (
-            test_database.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == "0"
-        )
-    return Outcome(result.returncode, result.stdout, result.stderr)
+        assert server_databases(test_database) == databases
+        tables = "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        assert test_database.psql(tables) == "0"
 
 
 def left_in(temp_dir: Path) -> list[Path]:
@@ -231,7 +258,7 @@ def assert_breaks(outcome: Outcome, *tests: str) -> None:
     assert outcome.returncode == 1, outcome.stderr
     [line] = outcome.stderr.splitlines()
     assert line.startswith("check_compatibility: "), line
-    assert re.search(rf"\d+ tests of {BASE} fail on this tree's schema", line), line
+    assert re.search(rf"\d+ tests? of {BASE} fails? on this tree's schema", line), line
     for test in tests:
         assert test in line
     assert README_SECTION in line
@@ -242,9 +269,11 @@ def assert_breaks(outcome: Outcome, *tests: str) -> None:
 def test_a_nullable_column_keeps_the_old_code_working(
     project: BakedProject, pull_request: Callable[[Change], None], temp_dir: Path,
     new_database: Callable[[], Database],
+    record_property: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     pull_request(NULLABLE_COLUMN)
     outcome = check(project, temp_dir, new_database())
+    record_property("figure", outcome.figure("a nullable column (TEST_DATABASE_URL)"))
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
     [line] = outcome.stdout.splitlines()
     assert re.fullmatch(
@@ -256,9 +285,11 @@ def test_a_nullable_column_keeps_the_old_code_working(
 def test_dropping_a_column_the_old_code_reads_breaks_it(
     project: BakedProject, pull_request: Callable[[Change], None], temp_dir: Path,
     new_database: Callable[[], Database],
+    record_property: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     pull_request(DROPPED_COLUMN)
     outcome = check(project, temp_dir, new_database())
+    record_property("figure", outcome.figure("a dropped column (TEST_DATABASE_URL)"))
     assert_breaks(outcome, CREATES_A_POST, "tests/test_posts.py::test_read_a_post")
     # What broke, a line per failing test, above the verdict.
     assert "content" in outcome.stdout
@@ -267,21 +298,27 @@ def test_dropping_a_column_the_old_code_reads_breaks_it(
 
 def test_renaming_a_column_the_old_code_reads_breaks_it(
     project: BakedProject, pull_request: Callable[[Change], None], temp_dir: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     """On a throwaway server of the check's own, as without TEST_DATABASE_URL."""
     if postgres_server.find_bindir() is None:
         pytest.skip("PostgreSQL's server binaries are not installed")
     pull_request(RENAMED_COLUMN)
     outcome = check(project, temp_dir, None)
+    record_property("figure", outcome.figure("a renamed column (throwaway server)"))
     assert_breaks(outcome, CREATES_A_POST)
 
 
 def test_a_required_column_without_default_breaks_the_old_inserts(
     project: BakedProject, pull_request: Callable[[Change], None], temp_dir: Path,
     new_database: Callable[[], Database],
+    record_property: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     pull_request(REQUIRED_COLUMN)
     outcome = check(project, temp_dir, new_database())
+    record_property(
+        "figure", outcome.figure("a NOT NULL column without default (TEST_DATABASE_URL)")
+    )
     assert_breaks(outcome, CREATES_A_POST)
     assert 'null value in column "summary"' in outcome.stdout
 
@@ -289,14 +326,37 @@ def test_a_required_column_without_default_breaks_the_old_inserts(
 def test_a_check_constraint_the_old_writes_violate_breaks_them(
     project: BakedProject, pull_request: Callable[[Change], None], temp_dir: Path,
     new_database: Callable[[], Database],
+    record_property: Callable[[str, object], None],
 ) -> None:  # fmt: skip
     pull_request(CHECK_CONSTRAINT)
     # squawk approves of the revision: it is the meaning that breaks the release.
     lint = ("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py", "--since", "main")
     project.run(*lint)
     outcome = check(project, temp_dir, new_database())
+    record_property("figure", outcome.figure("a CHECK the old writes violate (TEST_DATABASE_URL)"))
     assert_breaks(outcome, CREATES_A_POST)
     assert "ck_posts_title_length" in outcome.stdout
+
+
+def test_an_interrupted_check_leaves_nothing_behind(
+    project: BakedProject, temp_dir: Path, new_database: Callable[[], Database]
+) -> None:
+    """Ctrl-C while the base's tests run: the whole process group gets SIGINT, as from a
+    terminal (and `uv run` passes it on once more)."""
+    database = new_database()
+    databases_before = server_databases(database)
+    process = subprocess.Popen(
+        [*COMMAND, "--base", BASE], cwd=project.path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=check_environment(project, temp_dir, database),
+    )  # fmt: skip
+    # The check's results file appears with the first test of the base that ends.
+    wait_until(lambda: any(temp_dir.glob("*/results.txt")), 60, "the base's tests to run")
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["check_compatibility: interrupted"]
+    assert_nothing_left(project, temp_dir, database, databases_before)
 
 
 @pytest.mark.parametrize(

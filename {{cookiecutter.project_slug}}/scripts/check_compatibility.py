@@ -22,12 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
     import pytest
@@ -57,6 +61,8 @@ def main() -> int:
         "--base", required=True, metavar="GIT_REF", help="the release still serving (origin/main)"
     )
     ref = parser.parse_args().base
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt_once)
     try:
         with ExitStack() as resources:
             return check(ref, resources)
@@ -64,8 +70,16 @@ def main() -> int:
         print(f"check_compatibility: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("check_compatibility: interrupted; nothing is left behind", file=sys.stderr)
+        print("check_compatibility: interrupted", file=sys.stderr)
         return 130
+
+
+def interrupt_once(signum: int, frame: FrameType | None) -> None:
+    """Stop the check, then let its clean-up finish: a Ctrl-C often arrives twice (from the
+    terminal and again from `uv run`), and a second one would cut the clean-up short."""
+    for ignored in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(ignored, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def check(ref: str, resources: ExitStack) -> int:
@@ -144,8 +158,8 @@ def new_database(resources: ExitStack) -> str:
             throwaway_server()
         )
         return create_empty_database(server_url, resources)
-    except (RuntimeError, OSError) as error:
-        raise CannotCheck(f"no database: {error}") from None
+    except (RuntimeError, OSError, subprocess.SubprocessError, SQLAlchemyError) as error:
+        raise CannotCheck(f"no database: {str(error).splitlines()[0]}") from None
 
 
 def environment(**variables: str) -> dict[str, str]:
@@ -196,8 +210,9 @@ def failure_line(ref: str, failed: list[str]) -> str:
     named = ", ".join(failed[:NAMED_AT_MOST])
     if len(failed) > NAMED_AT_MOST:
         named += f" and {len(failed) - NAMED_AT_MOST} more (above)"
+    tests = f"{len(failed)} tests of {ref} fail" if len(failed) > 1 else f"1 test of {ref} fails"
     return (
-        f"check_compatibility: {len(failed)} tests of {ref} fail on this tree's schema,"
+        f"check_compatibility: {tests} on this tree's schema,"
         f" so the release still serving would break: {named}; split the change (expand now,"
         f" contract in a later release), see {README_SECTION}"
     )
