@@ -112,6 +112,7 @@ def git(*args: str) -> str:
 
 def export(ref: str, directory: Path) -> Path:
     """The files of `ref` at this project's place in the repository, in `directory`."""
+    top = git("rev-parse", "--show-toplevel")
     prefix = git("rev-parse", "--show-prefix").rstrip("/")
     try:
         git("rev-parse", "--verify", "--quiet", ref + "^{commit}")
@@ -123,7 +124,7 @@ def export(ref: str, directory: Path) -> Path:
     base.mkdir()
     # git archive, not a worktree: nothing is registered in the repository to clean up.
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", f"{ref}:{prefix}"], cwd=PROJECT, capture_output=True
+        ["git", "archive", "--format=tar", f"{ref}:{prefix}"], cwd=top, capture_output=True
     )
     if archive.returncode != 0:
         said = "; ".join(archive.stderr.decode().strip().splitlines())
@@ -162,16 +163,16 @@ def new_database(resources: ExitStack) -> str:
         raise CannotCheck(f"no database: {str(error).splitlines()[0]}") from None
 
 
-def environment(**variables: str) -> dict[str, str]:
-    return {**os.environ, **variables}
-
-
 def migrate(database_url: str) -> None:
-    """`alembic upgrade head` with this tree: its revisions under its own env.py, in a
-    process of their own, as the release's migration step runs them."""
+    """`alembic upgrade head` with this tree, as the release's migration step runs it.
+
+    Under this tree's env.py, not the base's: the release applies its revisions with its
+    own (its lock and timeout settings, and whatever of this tree's `app` a revision
+    imports), and in a process of its own, apart from the base's code.
+    """
     result = subprocess.run(
         [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=PROJECT,
-        env=environment(DATABASE_URL=database_url), capture_output=True, text=True,
+        env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode != 0:
         print(result.stdout + result.stderr, end="")
@@ -187,10 +188,9 @@ def run_tests(base: Path, database_url: str, results: Path) -> tuple[int, str]:
     # The base's tmp_path directories go with ours, not to pytest's kept-three in TMPDIR.
     basetemp = base.parent / "pytest"
     command = [sys.executable, "-m", "pytest", *PYTEST_OPTIONS, f"--basetemp={basetemp}"]
-    plugin_path = os.pathsep.join([str(PROJECT / "scripts"), os.environ.get("PYTHONPATH", "")])
-    env = environment(
-        TEST_DATABASE_URL=database_url, PYTHONPATH=plugin_path, **{RESULTS_VARIABLE: str(results)}
-    )
+    plugin_path = os.pathsep.join(filter(None, [str(PROJECT / "scripts"), os.getenv("PYTHONPATH")]))
+    env = {**os.environ, "TEST_DATABASE_URL": database_url, "PYTHONPATH": plugin_path,
+           RESULTS_VARIABLE: str(results)}  # fmt: skip
     result = subprocess.run(
         command, cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
