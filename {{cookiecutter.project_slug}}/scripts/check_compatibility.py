@@ -92,11 +92,11 @@ def check(ref: str, resources: ExitStack) -> int:
     returncode, output = run_tests(base, database_url, results)
     passed, failed = read_results(results)
     if failed:
-        print(output, end="")
+        print(output, end="", flush=True)
         print(failure_line(ref, failed), file=sys.stderr)
         return 1
     if returncode != 0 or not passed:
-        print(output, end="")
+        print(output, end="", flush=True)
         raise CannotCheck(f"the tests of {ref} did not run to the end (pytest exited {returncode})")
     print(f"check_compatibility: all {len(passed)} tests of {ref} pass on this tree's schema")
     return 0
@@ -175,7 +175,7 @@ def migrate(database_url: str) -> None:
         env={**os.environ, "DATABASE_URL": database_url}, capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode != 0:
-        print(result.stdout + result.stderr, end="")
+        print(result.stdout + result.stderr, end="", flush=True)
         raise CannotCheck("this tree's migrations failed on a new database (output above)")
 
 
