@@ -14,6 +14,7 @@ POSTGRESQL_ONLY = (
     "tests/postgres_server.py",
     ".squawk.toml",
     "scripts/lint_migrations.py",
+    "scripts/check_compatibility.py",
     "app/migration_locks.py",
 )
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
