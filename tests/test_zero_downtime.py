@@ -402,6 +402,39 @@ def readme_expand_step(project: BakedProject) -> str:
     return readme_python(project, "Rolling out a migration safely")[0]
 
 
+async def upgrade_under_load(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    *,
+    env: dict[str, str] | None = None,
+    on_line: Callable[[str], Awaitable[None]] | None = None,
+) -> tuple[int, str, Load]:
+    """Run `alembic upgrade head` while EXPAND_CLIENTS clients read and write through the
+    API (and a second longer); its exit code, what it logged, and what the clients got."""
+    migrated = asyncio.Event()
+    load = asyncio.create_task(
+        drive_load(service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=180, stop=migrated)
+    )
+    await asyncio.sleep(1.5)
+    process = await asyncio.create_subprocess_exec(
+        "uv", "run", "--no-sync", "alembic", "upgrade", "head",
+        cwd=project.path, env=project.environ(env),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    lines = []
+    async for raw in process.stderr:
+        lines.append(raw.decode())
+        if on_line is not None:
+            await on_line(lines[-1])
+    returncode = await process.wait()
+    assert not load.done(), "the load ended before the migration did"
+    await asyncio.sleep(1)  # and a little traffic on the new schema
+    migrated.set()
+    return returncode, "".join(lines), await load
+
+
 def test_the_expand_step_runs_under_load_without_a_failed_request(
     project: BakedProject,
     service: Service,
@@ -417,27 +450,7 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
     # The pattern passes the lint CI runs on new revisions.
     project.run("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py", EXPAND_REVISION)
 
-    async def upgrade_under_load() -> tuple[int, str, Load]:
-        migrated = asyncio.Event()
-        load = asyncio.create_task(
-            drive_load(
-                service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=120, stop=migrated
-            )
-        )
-        await asyncio.sleep(1.5)
-        process = await asyncio.create_subprocess_exec(
-            "uv", "run", "--no-sync", "alembic", "upgrade", "head",
-            cwd=project.path, env=project.environ(),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        _, stderr = await process.communicate()
-        assert not load.done(), "the load ended before the migration did"
-        await asyncio.sleep(1)  # and a little traffic on the new schema
-        migrated.set()
-        assert process.returncode is not None
-        return process.returncode, stderr.decode(), await load
-
-    returncode, stderr, load = asyncio.run(upgrade_under_load())
+    returncode, stderr, load = asyncio.run(upgrade_under_load(project, service, accounts))
     record_property("figure", f"expand step under load: {load.summary()}")
     assert returncode == 0, stderr
     assert f"Running upgrade {HEAD} -> {EXPAND_REVISION}" in stderr
@@ -528,34 +541,17 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
             retries.append((time.monotonic(), line))
             await asyncio.to_thread(blocker.close)
 
-    async def upgrade_under_load() -> tuple[int, str, Load]:
-        migrated = asyncio.Event()
-        load = asyncio.create_task(
-            drive_load(
-                service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=180, stop=migrated
-            )
-        )
-        await asyncio.sleep(1.5)
-        process = await asyncio.create_subprocess_exec(
-            "uv", "run", "--no-sync", "alembic", "upgrade", "head",
-            cwd=project.path, env=project.environ({"MIGRATION_RETRY_WINDOW": str(SHORT_WINDOW)}),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        assert process.stderr is not None
-        lines = []
-        async for raw in process.stderr:
-            lines.append(raw.decode())
-            await block_the_backfill_then_end_the_blocker(lines[-1])
-        await process.wait()
-        assert not load.done(), "the load ended before the migration did"
-        await asyncio.sleep(1)  # and a little traffic on the new schema
-        migrated.set()
-        assert process.returncode is not None
-        return process.returncode, "".join(lines), await load
-
     try:
         with watching_lock_waits(db) as longest_lock_wait:
-            returncode, output, load = asyncio.run(upgrade_under_load())
+            returncode, output, load = asyncio.run(
+                upgrade_under_load(
+                    project,
+                    service,
+                    accounts,
+                    env={"MIGRATION_RETRY_WINDOW": str(SHORT_WINDOW)},
+                    on_line=block_the_backfill_then_end_the_blocker,
+                )
+            )
     finally:
         blocker.close()
         db.psql("ALTER TABLE posts RESET (autovacuum_enabled)")
@@ -570,7 +566,7 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     )
     assert returncode == 0, output
     assert not load.failures, load.failures[:10]
-    assert load.answered["update"] and load.answered["create"] and load.answered["vote"]
+    assert all(load.answered[operation] for operation in ("create", "update", "vote"))
     # Requests queued behind the blocked NOT NULL, and for no longer than one attempt.
     assert 0.1 < longest_lock_wait[0] < LOCK_TIMEOUT + READ_MARGIN, waited
     # Blocked once, after working longer than the whole window, and retried all the same.
@@ -578,10 +574,13 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     assert worked > SHORT_WINDOW, output
     assert output.count(f"Running upgrade {ADD_COLUMN_REVISION} -> {BACKFILL_REVISION}") == 2
     # Required, filled everywhere, and the helper check gone.
-    assert db.psql(
-        "SELECT is_nullable FROM information_schema.columns"
-        " WHERE table_name = 'posts' AND column_name = 'updated_at'"
-    ) == "NO"
+    assert (
+        db.psql(
+            "SELECT is_nullable FROM information_schema.columns"
+            " WHERE table_name = 'posts' AND column_name = 'updated_at'"
+        )
+        == "NO"
+    )
     assert db.psql("SELECT count(*) FROM posts WHERE updated_at IS NULL") == "0"
     assert db.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'posts'::regclass"
                    " AND contype = 'c'") == "0"  # fmt: skip
