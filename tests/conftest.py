@@ -137,6 +137,21 @@ class BakedProject:
         return [p for p in sorted(versions.glob("*.py")) if p.name.split("_")[4] not in shipped]
 
 
+def revision_file(revision: str, down_revision: str, message: str, functions: str) -> str:
+    """The source of a revision file as Alembic writes one, around `functions` (its
+    `upgrade()` and `downgrade()`)."""
+    return (
+        f'"""{message}\n\nRevision ID: {revision}\nRevises: {down_revision}\n'
+        f'Create Date: 2026-12-01 10:00:00\n"""\n\n'
+        "from collections.abc import Sequence\n\n"
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f'revision: str = "{revision}"\ndown_revision: str | None = "{down_revision}"\n'
+        "branch_labels: str | Sequence[str] | None = None\n"
+        "depends_on: str | Sequence[str] | None = None\n\n\n"
+        f"{functions}"
+    )
+
+
 def database_of(project: BakedProject) -> Database:
     """The database a project's commands run on (set with `use_database`)."""
     assert project.database is not None

@@ -28,6 +28,7 @@ from tests.conftest import (
     Database,
     git,
     postgres_server,
+    revision_file,
     wait_until,
 )
 
@@ -39,32 +40,6 @@ README_SECTION = 'see README "Rolling out a migration safely"'
 # The old suite signs up, then creates a post titled "Hi": most changes to posts break it.
 CREATES_A_POST = "tests/test_posts.py::test_create_a_post_owned_by_the_caller"
 POST_CONTENT = "    content: Mapped[str] = mapped_column(Text)\n"
-
-REVISION = '''"""{message}
-
-Revision ID: {revision}
-Revises: {down_revision}
-Create Date: 2026-12-01 10:00:00
-"""
-
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-from alembic import op
-
-revision: str = "{revision}"
-down_revision: str | None = "{down_revision}"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-
-def upgrade() -> None:
-{upgrade}
-
-
-def downgrade() -> None:
-{downgrade}
-'''
 
 
 @dataclass(frozen=True)
@@ -187,10 +162,11 @@ def pull_request(project: BakedProject) -> Iterator[Callable[[Change], None]]:
 
 def write_revision(project: BakedProject, revision: Revision, down: str, minute: int) -> None:
     message = revision.slug.replace("_", " ").capitalize() + "."
-    source = REVISION.format(
-        message=message, revision=revision.id, down_revision=down,
-        upgrade=revision.upgrade, downgrade=revision.downgrade,
-    )  # fmt: skip
+    functions = (
+        f"def upgrade() -> None:\n{revision.upgrade}\n\n\n"
+        f"def downgrade() -> None:\n{revision.downgrade}\n"
+    )
+    source = revision_file(revision.id, down, message, functions)
     name = f"2026_12_01_10{minute:02}_{revision.id}_{revision.slug}.py"
     (project.path / "alembic" / "versions" / name).write_text(source, encoding="utf-8")
 

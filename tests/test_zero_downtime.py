@@ -32,6 +32,7 @@ from tests.conftest import (
     create_database,
     database_of,
     drop_database,
+    revision_file,
     wait_until,
 )
 from tests.service import (
@@ -60,14 +61,6 @@ BLOCKER_APPLICATION = "nightly report"
 TAGS_REVISION = "5e7c0a1d2b93"  # creates a table: locks nothing anyone uses
 SUMMARY_REVISION = "9a3f6e2c1b74"  # adds a column to posts: waits for its readers
 EXPAND_REVISION = "c4d8e1f5a2b6"  # the README's expand step
-
-
-def revision_file(revision: str, down_revision: str, message: str, functions: str) -> str:
-    return (
-        f'"""{message}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        f'revision = "{revision}"\ndown_revision = "{down_revision}"\n'
-        f"branch_labels = None\ndepends_on = None\n\n\n{functions}"
-    )
 
 
 TAGS = revision_file(
@@ -131,7 +124,7 @@ def add_revisions(project: BakedProject) -> Iterator[Callable[..., None]]:
 
     def add(*sources: str) -> None:
         for source in sources:
-            revision = re.search(r'^revision = "(\w+)"', source, re.MULTILINE)
+            revision = re.search(r'^revision: str = "(\w+)"', source, re.MULTILINE)
             assert revision is not None
             path = versions / f"2026_12_01_{len(added):04d}_{revision.group(1)}_test.py"
             path.write_text(source, encoding="utf-8")
@@ -224,6 +217,27 @@ async def read_post(base_url: str, account: Account, post_id: int, reads: Reads)
             await asyncio.sleep(0.01)
 
 
+async def upgrade_head(
+    project: BakedProject,
+    env: dict[str, str] | None,
+    on_line: Callable[[str], Awaitable[None]] | None,
+) -> tuple[int, str]:
+    """Run the project's `alembic upgrade head`, handing each line it prints to `on_line`
+    as it comes; its exit code and its output, as a terminal shows it."""
+    process = await asyncio.create_subprocess_exec(
+        "uv", "run", "--no-sync", "alembic", "upgrade", "head",
+        cwd=project.path, env=project.environ(env),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = []
+    async for raw in process.stdout:
+        lines.append(raw.decode())
+        if on_line is not None:
+            await on_line(lines[-1])
+    return await asyncio.wait_for(process.wait(), 30), "".join(lines)
+
+
 async def upgrade_while_reading(
     project: BakedProject,
     service: Service,
@@ -238,23 +252,12 @@ async def upgrade_while_reading(
         asyncio.create_task(read_post(service.base_url, account, post_id, reads)) for _ in range(4)
     ]
     await asyncio.sleep(0.3)
-    process = await asyncio.create_subprocess_exec(
-        "uv", "run", "--no-sync", "alembic", "upgrade", "head",
-        cwd=project.path, env=project.environ(env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    lines = []
-    async for raw in process.stdout:
-        lines.append(raw.decode())
-        if on_line is not None:
-            await on_line(lines[-1])
-    returncode = await asyncio.wait_for(process.wait(), 30)
+    returncode, output = await upgrade_head(project, env, on_line)
     await asyncio.sleep(0.3)  # reads after the migration, on the new schema
     for reader in readers:
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    return Migration(returncode, "".join(lines), reads)
+    return Migration(returncode, output, reads)
 
 
 def assert_reads_never_stalled(reads: Reads) -> None:
@@ -417,22 +420,11 @@ async def upgrade_under_load(
         drive_load(service.base_url, accounts, clients=EXPAND_CLIENTS, seconds=180, stop=migrated)
     )
     await asyncio.sleep(1.5)
-    process = await asyncio.create_subprocess_exec(
-        "uv", "run", "--no-sync", "alembic", "upgrade", "head",
-        cwd=project.path, env=project.environ(env),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stderr is not None
-    lines = []
-    async for raw in process.stderr:
-        lines.append(raw.decode())
-        if on_line is not None:
-            await on_line(lines[-1])
-    returncode = await process.wait()
+    returncode, output = await upgrade_head(project, env, on_line)
     assert not load.done(), "the load ended before the migration did"
     await asyncio.sleep(1)  # and a little traffic on the new schema
     migrated.set()
-    return returncode, "".join(lines), await load
+    return returncode, output, await load
 
 
 def test_the_expand_step_runs_under_load_without_a_failed_request(
@@ -450,10 +442,10 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
     # The pattern passes the lint CI runs on new revisions.
     project.run("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py", EXPAND_REVISION)
 
-    returncode, stderr, load = asyncio.run(upgrade_under_load(project, service, accounts))
+    returncode, output, load = asyncio.run(upgrade_under_load(project, service, accounts))
     record_property("figure", f"expand step under load: {load.summary()}")
-    assert returncode == 0, stderr
-    assert f"Running upgrade {HEAD} -> {EXPAND_REVISION}" in stderr
+    assert returncode == 0, output
+    assert f"Running upgrade {HEAD} -> {EXPAND_REVISION}" in output
     assert not load.failures, load.failures[:10]
     db = database_of(project)
     assert (
