@@ -525,7 +525,10 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     backfill_started: list[float] = []
 
     async def block_the_backfill_then_end_the_blocker(line: str) -> None:
+        # The retry logs the same "Running upgrade" line: block only the first attempt.
         if f"Running upgrade {ADD_COLUMN_REVISION} -> {BACKFILL_REVISION}" in line:
+            if backfill_started:
+                return
             backfill_started.append(time.monotonic())
             # Reads posts in a transaction it keeps open: NOT NULL must wait for it.
             await asyncio.to_thread(blocker.enter_context, reading_posts_in_a_transaction(db))
