@@ -16,6 +16,7 @@ POSTGRESQL_ONLY = (
     "scripts/lint_migrations.py",
     "scripts/check_compatibility.py",
     "app/migration_locks.py",
+    "app/migration_enums.py",
 )
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
 METRICS_FILES = ("app/metrics.py", "tests/test_metrics.py")

@@ -1,9 +1,11 @@
 """Fixtures for baking the template and driving the baked projects."""
 
+import ast
 import fcntl
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +90,17 @@ class BakedProject:
     def read(self, name: str) -> str:
         return (self.path / name).read_text(encoding="utf-8")
 
+    def readme_python(self, heading: str) -> list[str]:
+        """The python blocks of the README's section under `heading`, as a user copies them."""
+        section = self.read("README.md").split(f"### {heading}\n")[1].split("\n### ")[0]
+        blocks = []
+        for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
+            lines = block.splitlines(keepends=True)
+            indent = len(lines[0]) - len(lines[0].lstrip())
+            blocks.append("".join(line[indent:] if line.strip() else "\n" for line in lines))
+        assert blocks, f"no python in the README's {heading!r}"
+        return blocks
+
     def files(self) -> set[str]:
         skip = {".venv", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
         return {
@@ -137,19 +150,36 @@ class BakedProject:
         return [p for p in sorted(versions.glob("*.py")) if p.name.split("_")[4] not in shipped]
 
 
-def revision_file(revision: str, down_revision: str, message: str, functions: str) -> str:
+def revision_file(
+    revision: str, down_revision: str, message: str, functions: str, imports: str = ""
+) -> str:
     """The source of a revision file as Alembic writes one, around `functions` (its
-    `upgrade()` and `downgrade()`)."""
+    `upgrade()` and `downgrade()`) and any `imports` they need beyond `op` and `sa`."""
     return (
         f'"""{message}\n\nRevision ID: {revision}\nRevises: {down_revision}\n'
         f'Create Date: 2026-12-01 10:00:00\n"""\n\n'
         "from collections.abc import Sequence\n\n"
-        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"import sqlalchemy as sa\nfrom alembic import op\n{imports}\n"
         f'revision: str = "{revision}"\ndown_revision: str | None = "{down_revision}"\n'
         "branch_labels: str | Sequence[str] | None = None\n"
         "depends_on: str | Sequence[str] | None = None\n\n\n"
         f"{functions}"
     )
+
+
+def revision_operations(revision: Path, function: str) -> list[str]:
+    """The op./batch_op. calls a revision's upgrade or downgrade makes, in order."""
+    tree = ast.parse(revision.read_text(encoding="utf-8"))
+    [body] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
+    return [
+        node.func.attr
+        for node in ast.walk(body)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"op", "batch_op"}
+        and node.func.attr != "batch_alter_table"
+    ]
 
 
 def database_of(project: BakedProject) -> Database:

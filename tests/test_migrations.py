@@ -1,6 +1,5 @@
 """The baked project's Alembic setup, driven with real `alembic` commands on real databases."""
 
-import ast
 import re
 import shutil
 import sqlite3
@@ -19,6 +18,7 @@ from tests.conftest import (
     Database,
     database_of,
     git,
+    revision_operations,
     wait_until,
 )
 
@@ -385,21 +385,6 @@ def _add_bio_column(project: BakedProject) -> None:
     models.write_text(source[:line_end] + BIO_COLUMN + source[line_end:], encoding="utf-8")
 
 
-def _operations(revision: Path, function: str) -> list[str]:
-    """The op./batch_op. calls a revision's upgrade or downgrade makes, in order."""
-    tree = ast.parse(revision.read_text(encoding="utf-8"))
-    [body] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    return [
-        node.func.attr
-        for node in ast.walk(body)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id in {"op", "batch_op"}
-        and node.func.attr != "batch_alter_table"
-    ]
-
-
 @pytest.fixture(params=["postgresql", "sqlite"])
 def fresh_project(
     request: pytest.FixtureRequest, bake: Bake, new_database: Callable[[], Database]
@@ -419,8 +404,8 @@ def test_autogenerate_writes_just_the_model_change(fresh_project: BakedProject) 
 
     [revision] = project.new_revisions()
     assert re.fullmatch(r"\d{4}_\d{2}_\d{2}_\d{4}_[0-9a-f]{12}_add_user_bio\.py", revision.name)
-    assert _operations(revision, "upgrade") == ["add_column"]
-    assert _operations(revision, "downgrade") == ["drop_column"]
+    assert revision_operations(revision, "upgrade") == ["add_column"]
+    assert revision_operations(revision, "downgrade") == ["drop_column"]
     assert '"bio"' in revision.read_text(encoding="utf-8")
     # The post-write hooks left it formatted and lint-clean.
     project.run("uv", "run", "--no-sync", "ruff", "format", "--check", str(revision))

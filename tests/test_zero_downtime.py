@@ -146,7 +146,9 @@ def schema_state(db: Database) -> str:
 
 
 @contextmanager
-def reading_posts_in_a_transaction(db: Database) -> Iterator[int]:
+def reading_posts_in_a_transaction(
+    db: Database, query: str = "SELECT count(*) FROM posts"
+) -> Iterator[int]:
     """A session that has read `posts` in a transaction it keeps open, as a long report
     would, until the block ends (or it is terminated); yields its pid."""
     holder = subprocess.Popen(
@@ -154,10 +156,7 @@ def reading_posts_in_a_transaction(db: Database) -> Iterator[int]:
     )
     assert holder.stdin is not None
     try:
-        holder.stdin.write(
-            f"SET application_name = '{BLOCKER_APPLICATION}';\n"
-            "BEGIN;\nSELECT count(*) FROM posts;\n"
-        )
+        holder.stdin.write(f"SET application_name = '{BLOCKER_APPLICATION}';\nBEGIN;\n{query};\n")
         holder.stdin.flush()
         holding = (
             "SELECT pid FROM pg_locks JOIN pg_stat_activity USING (pid)"
@@ -388,21 +387,9 @@ def test_a_migration_killed_midway_leaves_the_previous_revision(
 EXPAND_CLIENTS = 32
 
 
-def readme_python(project: BakedProject, heading: str) -> list[str]:
-    """The python blocks of the README's section under `heading`, as the README shows them."""
-    section = project.read("README.md").split(f"### {heading}\n")[1].split("\n### ")[0]
-    blocks = []
-    for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL):
-        lines = block.splitlines(keepends=True)
-        indent = len(lines[0]) - len(lines[0].lstrip())
-        blocks.append("".join(line[indent:] if line.strip() else "\n" for line in lines))
-    assert blocks, f"no python in the README's {heading!r}"
-    return blocks
-
-
 def readme_expand_step(project: BakedProject) -> str:
     """The README's example of a new column and its index."""
-    return readme_python(project, "Rolling out a migration safely")[0]
+    return project.readme_python("Rolling out a migration safely")[0]
 
 
 async def upgrade_under_load(
@@ -454,6 +441,81 @@ def test_the_expand_step_runs_under_load_without_a_failed_request(
     )
 
 
+# A member added to an enum type, under load ---------------------------------------------
+
+VISIBILITY_REVISION = "f7a8b9c0d1e2"
+PRIVATE_REVISION = "a8b9c0d1e2f3"
+# As autogenerate writes them (test_enums): a new enum column, then a member appended.
+VISIBILITY = revision_file(
+    VISIBILITY_REVISION,
+    HEAD,
+    "Add post visibility.",
+    """def upgrade() -> None:
+    sa.Enum("public", "followers", name="visibility").create(op.get_bind())
+    op.add_column(
+        "posts",
+        sa.Column(
+            "visibility",
+            postgresql.ENUM("public", "followers", name="visibility", create_type=False),
+            nullable=True,
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("posts", "visibility")
+    sa.Enum("public", "followers", name="visibility").drop(op.get_bind())
+""",
+    imports="from sqlalchemy.dialects import postgresql\n",
+)
+PRIVATE = revision_file(
+    PRIVATE_REVISION,
+    VISIBILITY_REVISION,
+    "Add private visibility.",
+    """def upgrade() -> None:
+    op.add_enum_value(enum_schema="public", enum_name="visibility", new_value="private")
+
+
+def downgrade() -> None:
+    op.sync_enum_values(
+        enum_schema="public",
+        enum_name="visibility",
+        new_values=["public", "followers"],
+        affected_columns=[
+            TableReference(table_schema="public", table_name="posts", column_name="visibility")
+        ],
+        enum_values_to_rename=[],
+    )
+""",
+    imports="from alembic_postgresql_enum import TableReference\n",
+)
+
+
+def test_a_member_is_added_to_an_enum_at_once_beside_a_long_transaction_under_load(
+    project: BakedProject,
+    service: Service,
+    accounts: list[Account],
+    add_revisions: Callable[..., None],
+    record_property: Callable[[str, object], None],
+) -> None:
+    add_revisions(VISIBILITY, PRIVATE)
+    project.alembic("upgrade", VISIBILITY_REVISION)
+    db = database_of(project)
+    db.psql("UPDATE posts SET visibility = 'public' WHERE id % 2 = 0")
+    reading_the_type = "SELECT count(*) FROM posts WHERE visibility = 'public'"
+    with reading_posts_in_a_transaction(db, reading_the_type) as blocker:
+        returncode, output, load = asyncio.run(upgrade_under_load(project, service, accounts))
+        blocker_still_open = db.psql(f"SELECT state FROM pg_stat_activity WHERE pid = {blocker}")
+    record_property("figure", f"enum member added under load: {load.summary()}")
+    assert returncode == 0, output
+    assert f"Running upgrade {VISIBILITY_REVISION} -> {PRIVATE_REVISION}" in output
+    # It waited for no one: no retry, and the long transaction was still open when it ended.
+    assert "no lock within" not in output
+    assert blocker_still_open == "idle in transaction"
+    assert not load.failures, load.failures[:10]
+    assert db.psql("SELECT enum_range(NULL::visibility)") == "{public,followers,private}"
+
+
 # A backfill on a big table, under load -----------------------------------------------------
 
 BACKFILL_POSTS = 120_000
@@ -503,7 +565,7 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     add_revisions: Callable[..., None],
     record_property: Callable[[str, object], None],
 ) -> None:
-    add_column, backfill = readme_python(project, "Backfilling a column on a big, busy table")
+    add_column, backfill = project.readme_python("Backfilling a column on a big, busy table")
     add_revisions(
         revision_file(ADD_COLUMN_REVISION, HEAD, "Add updated_at.", add_column),
         revision_file(BACKFILL_REVISION, ADD_COLUMN_REVISION, "Require updated_at.", backfill),
