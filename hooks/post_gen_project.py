@@ -15,6 +15,7 @@ POSTGRESQL_ONLY = (
     ".squawk.toml",
     "scripts/lint_migrations.py",
     "scripts/check_compatibility.py",
+    "scripts/squash.py",
     "app/migration_locks.py",
     "app/migration_enums.py",
 )

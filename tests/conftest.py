@@ -143,6 +143,16 @@ class BakedProject:
         """The head revision the project comes with."""
         return HEAD if self.context["database"] == "postgresql" else INITIAL_REVISION
 
+    def autogenerate(self, message: str) -> Path:
+        """`alembic revision --autogenerate`, as a user runs it; the file it wrote, which
+        must be formatted and lint-clean as written, whatever it imports."""
+        before = set(self.new_revisions())
+        self.alembic("revision", "--autogenerate", "-m", message)
+        [revision] = set(self.new_revisions()) - before
+        self.run("uv", "run", "--no-sync", "ruff", "format", "--check", str(revision))
+        self.run("uv", "run", "--no-sync", "ruff", "check", str(revision))
+        return revision
+
     def new_revisions(self) -> list[Path]:
         """Revision files added since the bake."""
         versions = self.path / "alembic" / "versions"
@@ -165,6 +175,11 @@ def revision_file(
         "depends_on: str | Sequence[str] | None = None\n\n\n"
         f"{functions}"
     )
+
+
+def revision_id(revision: Path) -> str:
+    """The id in a revision file's name (dated, as alembic.ini names them)."""
+    return revision.name.split("_")[4]
 
 
 def revision_operations(revision: Path, function: str) -> list[str]:

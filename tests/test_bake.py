@@ -44,7 +44,8 @@ COMMON_FILES = {
 }
 POSTGRESQL_FILES = {
     "tests/postgres_server.py", ".squawk.toml", "scripts/lint_migrations.py",
-    "scripts/check_compatibility.py", "app/migration_locks.py", "app/migration_enums.py",
+    "scripts/check_compatibility.py", "scripts/squash.py", "app/migration_locks.py",
+    "app/migration_enums.py",
 }  # fmt: skip
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
 GITHUB_ACTIONS_FILES = {".github/workflows/ci.yml"}

@@ -17,6 +17,7 @@ from tests.conftest import (
     BakedProject,
     Database,
     database_of,
+    revision_id,
     revision_operations,
 )
 
@@ -43,17 +44,6 @@ def change_members(project: BakedProject, old: str, new: str) -> None:
     source = models.read_text(encoding="utf-8")
     assert old in source
     models.write_text(source.replace(old, new), encoding="utf-8")
-
-
-def autogenerate(project: BakedProject, message: str) -> tuple[Path, str]:
-    """Write a revision from the models as a user does; its file and its revision id."""
-    before = set(project.new_revisions())
-    project.alembic("revision", "--autogenerate", "-m", message)
-    [revision] = set(project.new_revisions()) - before
-    # Formatted and lint-clean as written, whatever it imports.
-    project.run("uv", "run", "--no-sync", "ruff", "format", "--check", str(revision))
-    project.run("uv", "run", "--no-sync", "ruff", "check", str(revision))
-    return revision, revision.name.split("_")[4]
 
 
 def function_source(revision: Path, name: str) -> str:
@@ -91,7 +81,8 @@ def test_an_enum_column_is_created_grown_and_shrunk_by_autogenerate(
 
     # A new column: its type is made before it, and dropped after it.
     add_the_enum_column(project)
-    revision, added = autogenerate(project, "add post visibility")
+    revision = project.autogenerate("add post visibility")
+    added = revision_id(revision)
     upgrade = function_source(revision, "upgrade")
     assert upgrade.index(".create(op.get_bind())") < upgrade.index("op.add_column(")
     downgrade = function_source(revision, "downgrade")
@@ -110,7 +101,8 @@ def test_an_enum_column_is_created_grown_and_shrunk_by_autogenerate(
     # A member appended: ADD VALUE in place, which the lint passes.
     change_members(project, '    followers = "followers"\n',
                    '    followers = "followers"\n    private = "private"\n')  # fmt: skip
-    revision, appended = autogenerate(project, "add private visibility")
+    revision = project.autogenerate("add private visibility")
+    appended = revision_id(revision)
     assert revision_operations(revision, "upgrade") == ["add_enum_value"]
     project.run(*LINT, appended)
     sql = project.alembic("upgrade", f"{added}:{appended}", "--sql").stdout
@@ -124,7 +116,8 @@ def test_an_enum_column_is_created_grown_and_shrunk_by_autogenerate(
     # author keeps it on purpose.
     db.psql("UPDATE posts SET visibility = 'public' WHERE visibility = 'followers'")
     change_members(project, '    followers = "followers"\n', "")
-    revision, removed = autogenerate(project, "retire followers")
+    revision = project.autogenerate("retire followers")
+    removed = revision_id(revision)
     upgrade = function_source(revision, "upgrade")
     assert revision_operations(revision, "upgrade") == ["sync_enum_values"]
     assert upgrade.index("# TABLE REWRITE.") < upgrade.index("op.sync_enum_values(")
@@ -167,7 +160,7 @@ def test_sqlite_takes_the_same_enum_column(bake: Bake, tmp_path: Path) -> None:
     project.env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
     project.alembic("upgrade", "head")
     add_the_enum_column(project)
-    revision, _ = autogenerate(project, "add post visibility")
+    revision = project.autogenerate("add post visibility")
     assert revision_operations(revision, "upgrade") == ["add_column"]
     project.alembic("upgrade", "head")
     with closing(sqlite3.connect(database)) as connection:

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from alembic import context
@@ -76,7 +77,7 @@ def run_migrations(connection: Connection) -> None:
             configure(connection=connection)
         finally:
             announcements.disabled = False
-        command_steps = context.get_context().opts["fn"]
+        command_steps = refusing_squashed_revisions(context.get_context().opts["fn"])
         configure(
             connection=connection,
             fn=retries.steps_of(command_steps),
@@ -89,6 +90,28 @@ def run_migrations(connection: Connection) -> None:
             )
         finally:
             watch.stop()
+
+
+def refusing_squashed_revisions(command_steps: Callable[..., Any]) -> Callable[..., Any]:
+    """The command's steps, first telling a database at a revision that scripts/squash.py
+    removed what to do, in one line, instead of Alembic's "Can't locate revision"."""
+
+    def steps(heads: tuple[str, ...], migration_context: Any) -> Any:
+        script = context.script
+        for current in heads:
+            try:
+                script.get_revision(current)
+            except CommandError:  # not among the revisions
+                for revision in script.walk_revisions():
+                    if current in getattr(revision.module, "squashed", ()):
+                        raise CommandError(
+                            f"the database is at {current}, which was squashed into"
+                            f" {revision.revision}: migrate it to {revision.revision} with a"
+                            " release from before the squash, then run this again"
+                        ) from None
+        return command_steps(heads, migration_context)
+
+    return steps
 
 
 def run_in_callers_transaction(connection: Connection) -> None:
