@@ -15,7 +15,6 @@ POSTGRESQL_ONLY = (
     ".squawk.toml",
     "scripts/lint_migrations.py",
     "scripts/check_compatibility.py",
-    "scripts/squash.py",
     "app/migration_locks.py",
     "app/migration_enums.py",
 )

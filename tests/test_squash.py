@@ -214,3 +214,14 @@ def downgrade() -> None:
     assert "another schema" in line
     assert "CREATE VIEW public.published_posts" in refused.stdout
     assert git(project.path, "status", "--porcelain").stdout == ""
+
+
+def test_on_sqlite_it_refuses_in_one_line(bake: Bake) -> None:
+    project = bake(database="sqlite")
+    project.sync()
+    before = project.files()
+    refused = project.run(*SQUASH, check=False)
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert "for PostgreSQL projects" in line
+    assert project.files() == before
