@@ -1,6 +1,7 @@
 """Every combination of options renders a complete project with nothing left unrendered."""
 
 import ast
+import json
 import re
 import tomllib
 from typing import Any
@@ -25,6 +26,7 @@ COMMON_FILES = {
     "alembic/script.py.mako",
     "app/__init__.py",
     "app/body_limit.py",
+    "app/cors.py",
     "app/errors.py",
     "app/logs.py",
     "app/main.py",
@@ -39,6 +41,8 @@ COMMON_FILES = {
     "app/routers/posts.py",
     "app/routers/users.py",
     "app/routers/votes.py",
+    "openapi.json",
+    "scripts/export_openapi.py",
     "scripts/record_head.py",
     "scripts/squash.py",
     "tests/databases.py",
@@ -166,6 +170,10 @@ def test_hostile_answers_render_as_data(bake: Bake, database: str) -> None:
 
     assert app_title(project) == HOSTILE_ANSWERS["project_name"]
     project.run(tool("ruff"), "format", "--check", "app/main.py")
+    # openapi.json holds the title as scripts/export_openapi.py writes it (json.dumps).
+    assert json.loads(project.read("openapi.json"))["info"]["title"] == app_title(project)
+    title_line = f'    "title": {json.dumps(HOSTILE_ANSWERS["project_name"])},\n'
+    assert title_line in project.read("openapi.json")
     assert project.read("README.md").startswith(f"# {HOSTILE_ANSWERS['project_name']}\n")
     for name in project.files():
         if name.endswith((".yml", ".yaml")):

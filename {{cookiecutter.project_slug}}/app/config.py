@@ -1,7 +1,9 @@
 """Settings, read from the environment and `.env` (names are case-insensitive)."""
 
+from typing import Annotated
+
 from pydantic import SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import URL, make_url
 
 from app.logs import LogFormat, LogLevel
@@ -24,6 +26,9 @@ class Settings(BaseSettings):
     # `json` (one object a line) for a log collector.
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"
+    # Origins of browser front ends allowed to call the API (app/cors.py), comma-separated:
+    # `https://app.example.com,http://localhost:5173`. None by default: no CORS headers.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     @field_validator("secret_key")
     @classmethod
@@ -33,6 +38,13 @@ class Settings(BaseSettings):
                 f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters; make one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
     @field_validator("log_level", mode="before")

@@ -104,6 +104,19 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+# The errors' names as RFC 9110 gives them. FastAPI would take Python's, which changed in
+# 3.13 (413 was "Request Entity Too Large"), and openapi.json must not depend on the Python.
+ERROR_NAMES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    503: "Service Unavailable",
+}
+
+
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers a route can give, each an `ErrorOut`."""
-    return {status_code: {"model": ErrorOut} for status_code in status_codes}
+    return {code: {"model": ErrorOut, "description": ERROR_NAMES[code]} for code in status_codes}

@@ -21,6 +21,6 @@ async def health(session: SessionDep, response: Response) -> dict[str, str]:
 
 
 @router.get("/health/live")
-async def live() -> dict[str, str]:
+async def liveness() -> dict[str, str]:
     """Whether the process answers at all, for liveness probes; the database is not asked."""
     return {"status": "ok"}
