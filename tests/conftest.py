@@ -339,6 +339,21 @@ def drop_database(database: Database) -> None:
     server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def migrated_project(bake: Bake, server_url: str) -> Iterator[BakedProject]:
+    """A default PostgreSQL bake, installed, on a new database migrated to its head; the
+    database is dropped when the block ends."""
+    project = bake(database="postgresql")
+    project.sync()
+    database = create_database(server_url)
+    project.use_database(database)
+    try:
+        project.alembic("upgrade", "head")
+        yield project
+    finally:
+        drop_database(database)
+
+
 @pytest.fixture
 def new_database(postgres_server_url: str) -> Iterator[Callable[[], Database]]:
     """Create empty databases on the test server; they are dropped after the test."""

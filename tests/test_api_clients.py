@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Bake, BakedProject, create_database, drop_database, wait_until
+from tests.conftest import Bake, BakedProject, migrated_project, wait_until
 from tests.service import Service, serve, signal_group
 
 CLIENTS = Path(__file__).parent / "clients"
@@ -41,13 +41,8 @@ PAGE_PORT, UNLISTED_PORT = free_port(), free_port()
 
 @pytest.fixture(scope="module")
 def project(bake_shared: Bake, postgres_server_url: str) -> Iterator[BakedProject]:
-    project = bake_shared(database="postgresql")
-    project.sync()
-    database = create_database(postgres_server_url)
-    project.use_database(database)
-    project.alembic("upgrade", "head")
-    yield project
-    drop_database(database)
+    with migrated_project(bake_shared, postgres_server_url) as project:
+        yield project
 
 
 @pytest.fixture(scope="module")
@@ -152,19 +147,19 @@ def browser_bundle(clients: Path) -> Path:
 def test_a_page_on_a_listed_origin_uses_the_typescript_client_in_a_browser(
     browser_bundle: Path, service: Service
 ) -> None:
-    with page_server(browser_bundle, PAGE_PORT) as reports:
-        report = in_chromium(
-            f"http://127.0.0.1:{PAGE_PORT}/page.html?api={service.base_url}", reports
-        )
+    report = page_report(browser_bundle, PAGE_PORT, service)
     assert report.splitlines()[-1] == FLOW_DONE, report
 
 
 def test_the_same_page_on_an_unlisted_origin_is_refused_by_the_browser(
     browser_bundle: Path, service: Service
 ) -> None:
-    with page_server(browser_bundle, UNLISTED_PORT) as reports:
-        report = in_chromium(
-            f"http://127.0.0.1:{UNLISTED_PORT}/page.html?api={service.base_url}", reports
-        )
+    report = page_report(browser_bundle, UNLISTED_PORT, service)
     assert report.splitlines()[-1].startswith("FAILED"), report
     assert "signed up" not in report
+
+
+def page_report(bundle: Path, port: int, service: Service) -> str:
+    """What the page reports, served from loopback `port`, after its flow on `service`."""
+    with page_server(bundle, port) as reports:
+        return in_chromium(f"http://127.0.0.1:{port}/page.html?api={service.base_url}", reports)

@@ -29,9 +29,8 @@ from tests.conftest import (
     Bake,
     BakedProject,
     Database,
-    create_database,
     database_of,
-    drop_database,
+    migrated_project,
     revision_file,
     wait_until,
 )
@@ -96,13 +95,8 @@ def downgrade() -> None:
 
 @pytest.fixture(scope="module")
 def project(bake_shared: Bake, postgres_server_url: str) -> Iterator[BakedProject]:
-    project = bake_shared(database="postgresql")
-    project.sync()
-    database = create_database(postgres_server_url)
-    project.use_database(database)
-    project.alembic("upgrade", "head")
-    yield project
-    drop_database(database)
+    with migrated_project(bake_shared, postgres_server_url) as project:
+        yield project
 
 
 @pytest.fixture(scope="module")
