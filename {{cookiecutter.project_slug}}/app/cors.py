@@ -29,5 +29,9 @@ class ListedOriginsCORS:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        listed = scope["type"] == "http" and Headers(scope=scope).get("origin") in self.origins
+        listed = (
+            bool(self.origins)  # none listed (the default): nothing to look up
+            and scope["type"] == "http"
+            and Headers(scope=scope).get("origin") in self.origins
+        )
         await (self.cors if listed else self.app)(scope, receive, send)
