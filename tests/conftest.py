@@ -90,6 +90,12 @@ class BakedProject:
     def read(self, name: str) -> str:
         return (self.path / name).read_text(encoding="utf-8")
 
+    def edit(self, name: str, old: str, new: str) -> None:
+        """Replace the first `old` in the project's file `name` (which must hold it)."""
+        source = self.read(name)
+        assert old in source, f"{old!r} is not in {name}"
+        (self.path / name).write_text(source.replace(old, new, 1), encoding="utf-8")
+
     def readme_python(self, heading: str) -> list[str]:
         """The python blocks of the README's section under `heading`, as a user copies them."""
         section = self.read("README.md").split(f"### {heading}\n")[1].split("\n### ")[0]

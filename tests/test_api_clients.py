@@ -9,7 +9,6 @@ import http.server
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -20,19 +19,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Bake, BakedProject, locked, migrated_project, wait_until
-from tests.service import Service, serve, signal_group
+from tests.service import Service, free_port, serve, signal_group
 
 CLIENTS = Path(__file__).parent / "clients"
 TYPESCRIPT = ("npx", "-y", "-p", "typescript@5.9.3", "tsc")
 ESBUILD = ("npx", "-y", "esbuild@0.25.12")
 FLOW_DONE = "all done"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # The page's origin, which the service lists in CORS_ORIGINS; another port is another origin.

@@ -25,25 +25,15 @@ from tests.conftest import (
 VISIBILITY = 'class Visibility(enum.Enum):\n    public = "public"\n    followers = "followers"\n'
 COLUMN = "visibility: Mapped[Visibility | None]"
 LINT = ("uv", "run", "--no-sync", "python", "scripts/lint_migrations.py")
+MODELS = "app/models.py"
 
 
 def add_the_enum_column(project: BakedProject) -> None:
     """What the README asks of app/models.py: the class, and its column on Post."""
-    models = project.path / "app" / "models.py"
-    source = models.read_text(encoding="utf-8")
     published = "    published: Mapped[bool] = mapped_column(server_default=true())\n"
-    assert published in source
-    source = source.replace(published, f"{published}    {COLUMN}\n")
-    source = source.replace("\n\nclass Base(", f"\n\n{VISIBILITY}\n\nclass Base(", 1)
-    source = source.replace("from datetime import", "import enum\nfrom datetime import", 1)
-    models.write_text(source, encoding="utf-8")
-
-
-def change_members(project: BakedProject, old: str, new: str) -> None:
-    models = project.path / "app" / "models.py"
-    source = models.read_text(encoding="utf-8")
-    assert old in source
-    models.write_text(source.replace(old, new), encoding="utf-8")
+    project.edit(MODELS, published, f"{published}    {COLUMN}\n")
+    project.edit(MODELS, "\n\nclass Base(", f"\n\n{VISIBILITY}\n\nclass Base(")
+    project.edit(MODELS, "from datetime import", "import enum\nfrom datetime import")
 
 
 def function_source(revision: Path, name: str) -> str:
@@ -99,7 +89,7 @@ def test_an_enum_column_is_created_grown_and_shrunk_by_autogenerate(
     )
 
     # A member appended: ADD VALUE in place, which the lint passes.
-    change_members(project, '    followers = "followers"\n',
+    project.edit(MODELS, '    followers = "followers"\n',
                    '    followers = "followers"\n    private = "private"\n')  # fmt: skip
     revision = project.autogenerate("add private visibility")
     appended = revision_id(revision)
@@ -115,7 +105,7 @@ def test_an_enum_column_is_created_grown_and_shrunk_by_autogenerate(
     # A member removed: a rewrite, said in the revision and failed by the lint until the
     # author keeps it on purpose.
     db.psql("UPDATE posts SET visibility = 'public' WHERE visibility = 'followers'")
-    change_members(project, '    followers = "followers"\n', "")
+    project.edit(MODELS, '    followers = "followers"\n', "")
     revision = project.autogenerate("retire followers")
     removed = revision_id(revision)
     upgrade = function_source(revision, "upgrade")
@@ -167,7 +157,7 @@ def test_sqlite_takes_the_same_enum_column(bake: Bake, tmp_path: Path) -> None:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(posts)")}
     assert "visibility" in columns
     assert "No new upgrade operations detected" in project.alembic("check").stdout
-    change_members(project, '    followers = "followers"\n',
+    project.edit(MODELS, '    followers = "followers"\n',
                    '    followers = "followers"\n    private = "private"\n')  # fmt: skip
     assert "No new upgrade operations detected" in project.alembic("check").stdout
     project.alembic("downgrade", "base")

@@ -32,10 +32,7 @@ SQUASH = ("uv", "run", "python", "scripts/squash.py")
 
 
 def add_to_models(project: BakedProject, anchor: str, lines: str) -> None:
-    models = project.path / "app" / "models.py"
-    source = models.read_text(encoding="utf-8")
-    assert anchor in source
-    models.write_text(source.replace(anchor, anchor + lines, 1), encoding="utf-8")
+    project.edit("app/models.py", anchor, anchor + lines)
 
 
 def schema_dump(db: Database) -> list[str]:

@@ -68,7 +68,7 @@ IDENTITY_MAXIMUM = {BigInteger: 2**63 - 1, Integer: 2**31 - 1, SmallInteger: 2**
 DUMP_NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\")
 DIFFERENCES_SHOWN = 40
 
-REVISION_TEMPLATE = '''"""The schema as revisions {first} to {last} built it (scripts/squash.py).
+REVISION_TEMPLATE = '''"""The schema as revisions {first} to {revision} built it (scripts/squash.py).
 
 Revision ID: {revision}
 Revises:
@@ -253,7 +253,6 @@ def squashed_revision(database_url: str, chain: list[Script]) -> str:
     imports = "from sqlalchemy.dialects import postgresql\n" if "postgresql." in upgrade else ""
     return REVISION_TEMPLATE.format(
         first=chain[0].revision,
-        last=chain[-1].revision,
         revision=chain[-1].revision,
         date=datetime.now().replace(microsecond=0),
         imports=imports,
