@@ -68,7 +68,7 @@ IDENTITY_MAXIMUM = {BigInteger: 2**63 - 1, Integer: 2**31 - 1, SmallInteger: 2**
 DUMP_NOISE = ("--", "SET ", "SELECT pg_catalog.set_config", "\\")
 DIFFERENCES_SHOWN = 40
 
-REVISION_TEMPLATE = '''"""The schema as revisions {first} to {revision} built it (scripts/squash.py).
+REVISION_TEMPLATE = '''"""The schema revisions {first} to {revision} built (scripts/squash.py).
 
 Revision ID: {revision}
 Revises:
