@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Bake, BakedProject, locked, tool
+from tests.conftest import TEMPLATE, Bake, BakedProject, locked, tool
 from tests.matrix import RENDER_ROWS, row_id, rows_where_defaults_hold
 from tests.service import graceful_timeout, image_command
 
@@ -55,6 +56,19 @@ def test_python_is_lint_format_and_type_clean(
         cache = python.parent.parent.parent / ".mypy_cache"
         project.run(str(python), "-m", "mypy", "--strict", "--cache-dir", str(cache), ".")
         checked.touch()
+
+
+# Named, not ".": ruff reads every pyproject.toml under the root, and the project template's
+# is Jinja, not TOML.
+OWN_CODE = ["tests", "hooks", "bench", "local_extensions.py"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_the_templates_own_code_is_ruff_clean(command: list[str]) -> None:
+    result = subprocess.run(
+        [tool("ruff"), *command, *OWN_CODE], cwd=TEMPLATE, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("options", [row for row in SHIPPING_ROWS if row.values[0]["docker"]])
