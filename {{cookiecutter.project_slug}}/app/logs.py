@@ -93,3 +93,7 @@ def configure(level: LogLevel, log_format: LogFormat) -> None:
     # At INFO, SQLAlchemy would log every statement with its parameters: password hashes
     # and tokens included. Ask for SQL with the engine's `echo` when debugging instead.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # Alembic announces each of its autogenerate plugins at INFO on every `check` and
+    # `revision --autogenerate`: six lines about itself, none about the schema.
+    plugins = logging.getLogger("alembic.runtime.plugins")
+    plugins.setLevel(logging.NOTSET if level == "DEBUG" else logging.WARNING)
