@@ -6,8 +6,9 @@ from typing import Any
 
 from alembic import context
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Connection, Engine, Identity, pool
+from sqlalchemy import Column, Connection, Engine, Identity, String, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeEngine
 
 from app import logs
 from app.config import settings
@@ -40,11 +41,29 @@ def compare_server_default(
     return None
 
 
+def compare_type(
+    context: MigrationContext,
+    inspected_column: Column[object],
+    metadata_column: Column[object],
+    inspected_type: TypeEngine[object],
+    metadata_type: TypeEngine[object],
+) -> bool | None:
+    """Compare types as Alembic does, except text with text.
+
+    SQLite stores text of any length whatever length a column declares, so a longer
+    `String`, or an enum member longer than the others, changes nothing it enforces: a
+    revision for it would copy the whole table (batch mode) for nothing.
+    """
+    if isinstance(inspected_type, String) and isinstance(metadata_type, String):
+        return False
+    return None
+
+
 def configure(**options: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         # Compare types and server defaults too, so `alembic check` catches every drift.
-        compare_type=True,
+        compare_type=compare_type,
         compare_server_default=compare_server_default,
         # SQLite alters tables by copying them; batch mode writes migrations that way.
         render_as_batch=True,
