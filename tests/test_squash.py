@@ -70,7 +70,7 @@ def test_squashing_builds_the_same_schema_and_tells_databases_left_behind(
 
     # The README's expand step and backfill, as revisions, and the models that agree.
     expand = project.readme_python("Rolling out a migration safely")[0]
-    add_updated_at, backfill = project.readme_python("Backfilling a column on a big, busy table")
+    add_updated_at, backfill, _ = project.readme_python("Backfilling a column on a big, busy table")
     versions = project.path / "alembic" / "versions"
     for name, revision, down, functions in [
         ("expand", EXPAND, HEAD, expand),

@@ -552,6 +552,11 @@ def watching_lock_waits(db: Database) -> Iterator[list[float]]:
         sampler.join()
 
 
+def readme_backfill(project: BakedProject) -> list[str]:
+    """The README's two backfill revisions' functions, and its test of them."""
+    return project.readme_python("Backfilling a column on a big, busy table")
+
+
 def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     project: BakedProject,
     service: Service,
@@ -559,7 +564,7 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     add_revisions: Callable[..., None],
     record_property: Callable[[str, object], None],
 ) -> None:
-    add_column, backfill = project.readme_python("Backfilling a column on a big, busy table")
+    add_column, backfill, _ = readme_backfill(project)
     add_revisions(
         revision_file(ADD_COLUMN_REVISION, HEAD, "Add updated_at.", add_column),
         revision_file(BACKFILL_REVISION, ADD_COLUMN_REVISION, "Require updated_at.", backfill),
@@ -635,6 +640,33 @@ def test_the_readme_backfill_runs_under_load_and_is_retried_past_a_blocker(
     assert db.psql("SELECT count(*) FROM posts WHERE updated_at IS NULL") == "0"
     assert db.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'posts'::regclass"
                    " AND contype = 'c'") == "0"  # fmt: skip
+
+
+def test_the_readme_test_of_the_backfill_passes_on_its_revisions(
+    project: BakedProject,
+    add_revisions: Callable[..., None],
+    new_database: Callable[[], Database],
+) -> None:
+    """Saved where the README says, with the two revisions' ids put in, as it asks."""
+    add_column, backfill, test = readme_backfill(project)
+    add_revisions(
+        revision_file(ADD_COLUMN_REVISION, HEAD, "Add updated_at.", add_column),
+        revision_file(BACKFILL_REVISION, ADD_COLUMN_REVISION, "Require updated_at.", backfill),
+    )
+    ids = f'"{HEAD}", "1a2b3c4d5e6f", "2b3c4d5e6f70"'
+    assert ids in test
+    path = project.path / "tests" / "test_backfill_updated_at.py"
+    path.write_text(test.replace(ids, f'"{HEAD}", "{ADD_COLUMN_REVISION}", "{BACKFILL_REVISION}"'))
+    try:
+        name = str(path.relative_to(project.path))
+        for check in (("ruff", "check"), ("ruff", "format", "--check"), ("mypy",)):
+            project.run("uv", "run", "--no-sync", *check, name)
+        env = {"TEST_DATABASE_URL": new_database().url}
+        result = project.run("uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", name,
+                             env=env)  # fmt: skip
+        assert "1 passed" in result.stdout, result.stdout
+    finally:
+        path.unlink()
 
 
 # A replica stopped under load ------------------------------------------------------------

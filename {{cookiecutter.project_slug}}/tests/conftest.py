@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import Connection, event, pool
+from sqlalchemy import Connection, event, pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests import databases
@@ -22,6 +22,7 @@ from tests import databases
 PASSWORD = "correct horse battery staple"
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 _resources = ExitStack()
+T = TypeVar("T")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,32 +46,53 @@ def pytest_configure(config: pytest.Config) -> None:
     databases.isolate_tests(engine)
 
 
+def on_connection(database_url: str, work: Callable[[Connection], T]) -> T:
+    """Run `work` on a new connection to `database_url` (Alembic's commands are sync code)."""
+    from app.config import Settings
+
+    # Settings picks the async driver for the URL, as it does for the app.
+    url = Settings(database_url=database_url).sqlalchemy_url
+
+    async def connect_and_work() -> T:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(connect_and_work())
+
+
 def run_alembic(name: str, *args: str, database_url: str) -> str:
     """Run an Alembic command (as `alembic <name> <args>`) on `database_url`; return its output.
 
     In-process, on a connection handed to env.py, which is much faster than a subprocess.
     """
-    from app.config import Settings
-
     output = io.StringIO()
     config = Config(ALEMBIC_INI, stdout=output)
-    # Settings picks the async driver for the URL, as it does for the app.
-    url = Settings(database_url=database_url).sqlalchemy_url
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
         getattr(command, name)(config, *args)
 
-    async def connect_and_run() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        try:
-            async with engine.connect() as connection:
-                await connection.run_sync(run)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(connect_and_run())
+    on_connection(database_url, run)
     return output.getvalue()
+
+
+def query(database_url: str, statement: str) -> list[tuple[Any, ...]]:
+    """Run one SQL statement on `database_url` and commit it; return its rows, if any.
+
+    For tests of data migrations: rows written at one revision, read at another.
+    """
+
+    def run(connection: Connection) -> list[tuple[Any, ...]]:
+        result = connection.execute(text(statement))
+        rows = [tuple(row) for row in result] if result.returns_rows else []
+        connection.commit()
+        return rows
+
+    return on_connection(database_url, run)
 
 
 @pytest.fixture
