@@ -658,12 +658,10 @@ def test_the_readme_test_of_the_backfill_passes_on_its_revisions(
     path = project.path / "tests" / "test_backfill_updated_at.py"
     path.write_text(test.replace(ids, f'"{HEAD}", "{ADD_COLUMN_REVISION}", "{BACKFILL_REVISION}"'))
     try:
-        name = str(path.relative_to(project.path))
-        for check in (("ruff", "check"), ("ruff", "format", "--check"), ("mypy",)):
-            project.run("uv", "run", "--no-sync", *check, name)
+        # test_shipping lints and type-checks it.
         env = {"TEST_DATABASE_URL": new_database().url}
-        result = project.run("uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider", name,
-                             env=env)  # fmt: skip
+        result = project.run("uv", "run", "--no-sync", "pytest", "-p", "no:cacheprovider",
+                             str(path), env=env)  # fmt: skip
         assert "1 passed" in result.stdout, result.stdout
     finally:
         path.unlink()
