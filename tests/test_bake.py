@@ -34,6 +34,7 @@ COMMON_FILES = {
     "app/database.py",
     "app/models.py",
     "app/schemas.py",
+    "app/schema_revision.py",
     "app/security.py",
     "app/routers/__init__.py",
     "app/routers/auth.py",

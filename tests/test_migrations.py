@@ -4,6 +4,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -165,6 +166,43 @@ def test_adopting_alembic_on_a_create_all_database(pg: BakedProject) -> None:
         result = pg.alembic(*command.split()[1:])
     assert "No new upgrade operations detected" in result.stdout
     assert db.psql("SELECT version_num FROM alembic_version") == HEAD
+
+
+def test_a_new_pod_waits_for_its_head_and_not_for_a_later_one(
+    pg: BakedProject, tmp_path: Path
+) -> None:
+    """The Kubernetes init container's command: behind this code's head it waits, saying
+    why, until the migration has run; past it (a rollback, or a pod of the release before
+    restarted during a rollout) it lets the pod start at once."""
+    db = database_of(pg)
+    pg.alembic("upgrade", INITIAL_REVISION)
+    log = tmp_path / "wait.log"
+    with log.open("w") as output:
+        waiting = subprocess.Popen(
+            ["uv", "run", "--no-sync", "python", "-m", "app.schema_revision"],
+            cwd=pg.path, env=pg.environ(), stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: "waiting:" in log.read_text(), 20, "the wait to say why")
+            time.sleep(1)
+            assert waiting.poll() is None, log.read_text()
+            pg.alembic("upgrade", "head")
+            assert waiting.wait(timeout=20) == 0
+        finally:
+            waiting.kill()
+    lines = log.read_text().splitlines()
+    assert any(
+        f"waiting: the database is at {INITIAL_REVISION}, before this code's head {HEAD}" in line
+        for line in lines
+    ), lines
+    assert "ready: the database is at this code's head" in lines[-1]
+    assert sum("waiting:" in line for line in lines) == 1  # said once, not every 3 s
+
+    later = "c0ffee000001"
+    db.psql(f"UPDATE alembic_version SET version_num = '{later}'")
+    ready = pg.run("uv", "run", "--no-sync", "python", "-m", "app.schema_revision")
+    assert f"ready: the database is at {later}, a later release's" in ready.stderr
+    assert "waiting" not in ready.stderr
 
 
 WAITING_LINE = "another migration of this database is running; waiting for it to end"

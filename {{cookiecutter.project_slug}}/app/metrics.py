@@ -20,10 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,15 +33,16 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import QueuePool, text
+from sqlalchemy import QueuePool
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.schema_revision import code_heads, database_revisions
+
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
-ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 SCHEMA_CHECK_INTERVAL = 5.0  # seconds
 LABELS = ("method", "handler", "status")
 
@@ -128,20 +126,9 @@ def instrument(app: FastAPI, engine: AsyncEngine) -> None:
     REGISTRY.register(PoolCollector(engine))
 
 
-def code_heads() -> set[str]:
-    """The head revisions of the migrations shipped with this code."""
-    return set(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
-
-
-async def database_heads(engine: AsyncEngine) -> set[str]:
-    async with engine.connect() as connection:
-        result = await connection.execute(text("SELECT version_num FROM alembic_version"))
-        return set(result.scalars())
-
-
 async def check_schema(engine: AsyncEngine, expected: set[str]) -> None:
     try:
-        at_head = await database_heads(engine) == expected
+        at_head = await database_revisions(engine) == expected
     except (SQLAlchemyError, OSError) as error:
         logger.warning("cannot read the schema's revision: %s", type(error).__name__)
         at_head = False

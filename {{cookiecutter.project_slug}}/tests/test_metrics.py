@@ -10,6 +10,7 @@ from prometheus_client.samples import Sample
 from app import metrics
 from app.database import engine
 from app.main import app
+from app.schema_revision import code_heads
 from tests.conftest import Account, create_post
 
 
@@ -68,7 +69,7 @@ def test_metrics_are_not_part_of_the_api_schema() -> None:
 
 
 async def test_the_schema_gauge_says_whether_the_database_is_at_this_codes_head() -> None:
-    await metrics.check_schema(engine, metrics.code_heads())
+    await metrics.check_schema(engine, code_heads())
     assert schema_at_head() == 1
     await metrics.check_schema(engine, {"a-revision-not-yet-applied"})
     assert schema_at_head() == 0

@@ -1,0 +1,101 @@
+"""Which revision the database's schema is at, and whether this code may serve on it.
+
+    python -m app.schema_revision    # wait until it may (a new pod's init container)
+
+It may at this code's head, and past it: at a revision this code does not know, which
+only a later release can have written. Every revision is safe for the code before it (CI
+runs the base branch's tests on the new schema), so a pod of the previous release that is
+started again during a rollout, or a rollback to it, serves on the newer schema instead of
+waiting forever for a head it will never see. At a revision this code knows but has not
+reached (or one that scripts/squash.py folded into its history), the migration has not run
+yet: it waits.
+"""
+
+import asyncio
+import logging
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, pool, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app import logs
+from app.config import settings
+
+logger = logging.getLogger(__name__)
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+WAIT_INTERVAL = 3.0  # seconds between two looks at the database
+
+
+def code_script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(Config(ALEMBIC_INI))
+
+
+def code_heads() -> set[str]:
+    """The head revisions of the migrations shipped with this code."""
+    return set(code_script().get_heads())
+
+
+async def database_revisions(engine: AsyncEngine) -> set[str]:
+    """The revisions the database is at; none for a database Alembic has not migrated."""
+    async with engine.connect() as connection:
+        if not await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+            return set()
+        result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        return set(result.scalars())
+
+
+def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | None:
+    """Why this code must not serve on a database at `revisions` yet; None if it may."""
+    if not revisions:
+        return "the database has no schema yet"
+    known = {revision.revision for revision in script.walk_revisions()}
+    for revision in script.walk_revisions():
+        known.update(getattr(revision.module, "squashed", ()))
+    behind = (revisions & known) - set(script.get_heads())
+    if behind:
+        return (
+            f"the database is at {', '.join(sorted(behind))}, before this code's head"
+            f" {', '.join(sorted(script.get_heads()))}: its migration has not run yet"
+        )
+    return None
+
+
+async def wait_until_ready() -> set[str]:
+    """Return the database's revisions once this code may serve on them, saying why it
+    waits meanwhile (once for each reason, not every few seconds)."""
+    script = code_script()
+    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
+    said = None
+    try:
+        while True:
+            try:
+                revisions = await database_revisions(engine)
+                reason = not_ready_because(revisions, script)
+            except (SQLAlchemyError, OSError) as error:
+                reason = f"the database does not answer ({type(error).__name__})"
+            if reason is None:
+                return revisions
+            if reason != said:
+                logger.info("waiting: %s", reason)
+                said = reason
+            await asyncio.sleep(WAIT_INTERVAL)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    logs.configure(settings.log_level, settings.log_format)
+    revisions = asyncio.run(wait_until_ready())
+    later = revisions - code_heads()
+    if later:
+        logger.info("ready: the database is at %s, a later release's", ", ".join(sorted(later)))
+    else:
+        logger.info("ready: the database is at this code's head")
+
+
+if __name__ == "__main__":
+    main()
