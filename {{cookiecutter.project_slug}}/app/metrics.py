@@ -9,7 +9,8 @@
   how many of them were opened beyond the pool's size.
 - `db_schema_at_head`: 1 while the database's schema is at the revision this code was
   written for, 0 otherwise (a release whose migration did not run, a database that does
-  not answer, or a schema a later release migrated, after a rollback). Checked every few seconds in the background, never by a scrape.
+  not answer, or, after a rollback, a schema a later release migrated). Checked every few
+  seconds in the background, never by a scrape.
 
 Scrapes themselves are not counted. Each process counts for itself: run one uvicorn
 process per container (scale out with replicas), or every scrape sees one worker's share.
