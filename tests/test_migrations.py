@@ -168,6 +168,25 @@ def test_adopting_alembic_on_a_create_all_database(pg: BakedProject) -> None:
     assert db.psql("SELECT version_num FROM alembic_version") == HEAD
 
 
+def test_a_database_at_a_revision_the_code_lacks_gets_one_line_saying_what_to_do(
+    pg: BakedProject,
+) -> None:
+    """A later release's revision (after a rollback), or another branch's."""
+    db = database_of(pg)
+    pg.alembic("upgrade", "head")
+    db.psql("UPDATE alembic_version SET version_num = 'c0ffee000001'")
+    for command in (("upgrade", "head"), ("current",), ("check",)):
+        result = pg.alembic(*command, check=False)
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert result.stdout.strip().splitlines()[-1] == (
+            "FAILED: the database is at c0ffee000001, a revision this code does not have"
+            " (a later release's, or another branch's): run this with the code that has it,"
+            " or downgrade from there to a revision this code has"
+        )
+    assert db.psql("SELECT version_num FROM alembic_version") == "c0ffee000001"
+
+
 def test_a_new_pod_waits_for_its_head_and_not_for_a_later_one(
     pg: BakedProject, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -77,7 +78,7 @@ def run_migrations(connection: Connection) -> None:
             configure(connection=connection)
         finally:
             announcements.disabled = False
-        command_steps = refusing_squashed_revisions(context.get_context().opts["fn"])
+        command_steps = explaining_unknown_revisions(context.get_context().opts["fn"])
         configure(
             connection=connection,
             fn=retries.steps_of(command_steps),
@@ -92,26 +93,34 @@ def run_migrations(connection: Connection) -> None:
             watch.stop()
 
 
-def refusing_squashed_revisions(command_steps: Callable[..., Any]) -> Callable[..., Any]:
-    """The command's steps, first telling a database at a revision that scripts/squash.py
-    removed what to do, in one line, instead of Alembic's "Can't locate revision"."""
+def explaining_unknown_revisions(command_steps: Callable[..., Any]) -> Callable[..., Any]:
+    """The command's steps, first saying in one line what to do about a database at a
+    revision this code does not have, instead of Alembic's "Can't locate revision"."""
 
     def steps(heads: tuple[str, ...], migration_context: Any) -> Any:
-        script = context.script
         for current in heads:
             try:
-                script.get_revision(current)
+                context.script.get_revision(current)
             except CommandError:  # not among the revisions
-                for revision in script.walk_revisions():
-                    if current in getattr(revision.module, "squashed", ()):
-                        raise CommandError(
-                            f"the database is at {current}, which was squashed into"
-                            f" {revision.revision}: migrate it to {revision.revision} with a"
-                            " release from before the squash, then run this again"
-                        ) from None
+                raise CommandError(unknown_revision(context.script, current)) from None
         return command_steps(heads, migration_context)
 
     return steps
+
+
+def unknown_revision(script: ScriptDirectory, current: str) -> str:
+    for revision in script.walk_revisions():
+        if current in getattr(revision.module, "squashed", ()):
+            return (
+                f"the database is at {current}, which was squashed into {revision.revision}:"
+                f" migrate it to {revision.revision} with a release from before the squash,"
+                " then run this again"
+            )
+    return (
+        f"the database is at {current}, a revision this code does not have (a later"
+        " release's, or another branch's): run this with the code that has it, or downgrade"
+        " from there to a revision this code has"
+    )
 
 
 def run_in_callers_transaction(connection: Connection) -> None:
