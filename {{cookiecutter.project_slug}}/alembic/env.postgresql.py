@@ -23,6 +23,7 @@ from app.migration_locks import (
     timeout_statements,
 )
 from app.models import Base
+from app.schema_revision import squashed_into
 
 config = context.config
 # The app's logging (LOG_LEVEL, LOG_FORMAT), unless Alembic runs inside a program that set
@@ -109,13 +110,11 @@ def explaining_unknown_revisions(command_steps: Callable[..., Any]) -> Callable[
 
 
 def unknown_revision(script: ScriptDirectory, current: str) -> str:
-    for revision in script.walk_revisions():
-        if current in getattr(revision.module, "squashed", ()):
-            return (
-                f"the database is at {current}, which was squashed into {revision.revision}:"
-                f" migrate it to {revision.revision} with a release from before the squash,"
-                " then run this again"
-            )
+    if squashed := squashed_into(script, current):
+        return (
+            f"the database is at {current}, which was squashed into {squashed}: migrate it"
+            f" to {squashed} with a release from before the squash, then run this again"
+        )
     return (
         f"the database is at {current}, a revision this code does not have (a later"
         " release's, or another branch's): run this with the code that has it, or downgrade"

@@ -48,18 +48,29 @@ async def database_revisions(engine: AsyncEngine) -> set[str]:
         return set(result.scalars())
 
 
+def squashed_into(script: ScriptDirectory, revision_id: str) -> str | None:
+    """The revision that scripts/squash.py folded `revision_id` into, if it did."""
+    for revision in script.walk_revisions():
+        if revision_id in getattr(revision.module, "squashed", ()):
+            return revision.revision
+    return None
+
+
 def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | None:
     """Why this code must not serve on a database at `revisions` yet; None if it may."""
     if not revisions:
         return "the database has no schema yet"
+    heads = set(script.get_heads())
     known = {revision.revision for revision in script.walk_revisions()}
-    for revision in script.walk_revisions():
-        known.update(getattr(revision.module, "squashed", ()))
-    behind = (revisions & known) - set(script.get_heads())
+    behind = {
+        revision
+        for revision in revisions - heads
+        if revision in known or squashed_into(script, revision) is not None
+    }
     if behind:
         return (
             f"the database is at {', '.join(sorted(behind))}, before this code's head"
-            f" {', '.join(sorted(script.get_heads()))}: its migration has not run yet"
+            f" {', '.join(sorted(heads))}: its migration has not run yet"
         )
     return None
 
