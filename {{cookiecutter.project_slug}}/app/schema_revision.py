@@ -2,8 +2,8 @@
 
     python -m app.schema_revision    # wait until it may (a new pod's init container)
 
-It may at this code's head, and past it: at a revision this code does not know, which
-only a later release can have written. Every revision is safe for the code before it (CI
+This code may serve at its head revision, and past it: at a revision it does not know,
+which only a later release can have written. Every revision is safe for the code before it (CI
 runs the base branch's tests on the new schema), so a pod of the previous release that is
 started again during a rollout, or a rollback to it, serves on the newer schema instead of
 waiting forever for a head it will never see. At a revision this code knows but has not
