@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from app import logs
 from app.config import settings
 
-logger = logging.getLogger(__name__)
+# Named, not __name__: run as `python -m`, this module is "__main__".
+logger = logging.getLogger("app.schema_revision")
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 WAIT_INTERVAL = 3.0  # seconds between two looks at the database
