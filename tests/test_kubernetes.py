@@ -64,6 +64,9 @@ def test_new_pods_wait_for_the_schema(project: BakedProject) -> None:
     [wait] = pod["initContainers"]
     # What test_migrations runs: it waits behind the head, not past it.
     assert wait["command"] == ["python", "-m", "app.schema_revision"]
+    # And the README's rollback names this Deployment.
+    name = manifests(project)["Deployment"]["metadata"]["name"]
+    assert f"`kubectl rollout undo deployment/{name}`" in project.read("README.md")
 
 
 def test_probes_hit_a_path_the_app_serves(project: BakedProject) -> None:
