@@ -9,7 +9,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import (
+    INITIAL_REVISION,
     Bake,
     BakedProject,
     create_database,
@@ -161,17 +162,31 @@ def test_prometheus_scrapes_requests_by_route_template_and_the_schema_gauge(
     assert scraped_value(prometheus, latency, at_least=5) >= 5
 
 
-def test_the_schema_gauge_drops_when_the_schema_is_not_at_this_codes_head(
+def test_the_schema_gauges_tell_a_migration_not_run_from_a_rollback(
     project: BakedProject, service: Service
 ) -> None:
-    # As if a release's migration had not run: the database names an older revision.
     database = database_of(project)
-    database.psql(f"UPDATE alembic_version SET version_num = '{project.head}-not'")
+
+    def gauges_read(at_head: int, behind: int) -> Callable[[], bool]:
+        def read() -> bool:
+            metrics = _metrics(service)
+            return (
+                f"db_schema_at_head {at_head}.0" in metrics
+                and f"db_schema_behind_code {behind}.0" in metrics
+            )
+
+        return read
+
     try:
-        wait_until(lambda: "db_schema_at_head 0.0" in _metrics(service), 15, "the gauge at 0")
+        # As if a release's migration had not run: the database names an older revision.
+        database.psql(f"UPDATE alembic_version SET version_num = '{INITIAL_REVISION}'")
+        wait_until(gauges_read(at_head=0, behind=1), 15, "behind")
+        # As after a rollback: the database names a later release's revision.
+        database.psql("UPDATE alembic_version SET version_num = 'c0ffee000001'")
+        wait_until(gauges_read(at_head=0, behind=0), 15, "past the head, not behind")
     finally:
         database.psql(f"UPDATE alembic_version SET version_num = '{project.head}'")
-    wait_until(lambda: "db_schema_at_head 1.0" in _metrics(service), 15, "the gauge back at 1")
+    wait_until(gauges_read(at_head=1, behind=0), 15, "at the head again")
 
 
 def _metrics(service: Service) -> str:

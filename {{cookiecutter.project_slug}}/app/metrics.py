@@ -9,8 +9,11 @@
   how many of them were opened beyond the pool's size.
 - `db_schema_at_head`: 1 while the database's schema is at the revision this code was
   written for, 0 otherwise (a release whose migration did not run, a database that does
-  not answer, or, after a rollback, a schema a later release migrated). Checked every few
-  seconds in the background, never by a scrape.
+  not answer, or, after a rollback, a schema a later release migrated).
+- `db_schema_behind_code`: 1 while the schema is behind this code's head: its migration
+  has not run. 0 at the head and past it, so a rollback raises no alarm here.
+
+Both are checked every few seconds in the background, never by a scrape.
 
 Scrapes themselves are not counted. Each process counts for itself: run one uvicorn
 process per container (scale out with replicas), or every scrape sees one worker's share.
@@ -22,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 
+from alembic.script import ScriptDirectory
 from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.schema_revision import code_heads, database_revisions
+from app.schema_revision import code_script, database_revisions, not_ready_because
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,11 @@ requests_in_progress = Gauge("http_requests_inprogress", "Requests being served 
 schema_at_head = Gauge(
     "db_schema_at_head",
     "1 if the database's schema is at the Alembic head revision of this code, else 0.",
+)
+schema_behind = Gauge(
+    "db_schema_behind_code",
+    "1 if the database's schema is behind this code's Alembic head (its migration has not"
+    " run), else 0.",
 )
 
 
@@ -127,25 +136,27 @@ def instrument(app: FastAPI, engine: AsyncEngine) -> None:
     REGISTRY.register(PoolCollector(engine))
 
 
-async def check_schema(engine: AsyncEngine, expected: set[str]) -> None:
+async def check_schema(engine: AsyncEngine, script: ScriptDirectory) -> None:
     try:
-        at_head = await database_revisions(engine) == expected
+        revisions = await database_revisions(engine)
     except (SQLAlchemyError, OSError) as error:
         logger.warning("cannot read the schema's revision: %s", type(error).__name__)
-        at_head = False
-    schema_at_head.set(1 if at_head else 0)
+        schema_at_head.set(0)
+        return  # behind or not, nobody can tell: the gauge keeps what it last knew
+    schema_at_head.set(1 if revisions == set(script.get_heads()) else 0)
+    schema_behind.set(0 if not_ready_because(revisions, script) is None else 1)
 
 
-async def _watch_schema(engine: AsyncEngine, expected: set[str]) -> None:
+async def _watch_schema(engine: AsyncEngine, script: ScriptDirectory) -> None:
     while True:
-        await check_schema(engine, expected)
+        await check_schema(engine, script)
         await asyncio.sleep(SCHEMA_CHECK_INTERVAL)
 
 
 @asynccontextmanager
 async def watching_schema(engine: AsyncEngine) -> AsyncIterator[None]:
-    """Keep `db_schema_at_head` current while the block runs (the app's lifespan)."""
-    task = asyncio.create_task(_watch_schema(engine, code_heads()))
+    """Keep the schema's gauges current while the block runs (the app's lifespan)."""
+    task = asyncio.create_task(_watch_schema(engine, code_script()))
     try:
         yield
     finally:

@@ -1,16 +1,20 @@
 """Prometheus metrics: request counts by route template, the pool, and the schema's revision."""
 
 import asyncio
+from collections.abc import Callable
 
 from httpx import AsyncClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import metrics
+from app.config import Settings
 from app.database import engine
 from app.main import app
-from app.schema_revision import code_heads
+from app.schema_revision import code_script
 from tests.conftest import Account, create_post
 
 
@@ -68,22 +72,38 @@ def test_metrics_are_not_part_of_the_api_schema() -> None:
     assert "/metrics" not in app.openapi()["paths"]
 
 
-async def test_the_schema_gauge_says_whether_the_database_is_at_this_codes_head() -> None:
-    await metrics.check_schema(engine, code_heads())
-    assert schema_at_head() == 1
-    await metrics.check_schema(engine, {"a-revision-not-yet-applied"})
-    assert schema_at_head() == 0
+async def test_at_this_codes_head_the_schema_gauges_say_so() -> None:
+    await metrics.check_schema(engine, code_script())
+    assert gauge("db_schema_at_head") == 1
+    assert gauge("db_schema_behind_code") == 0
+
+
+def test_a_database_not_yet_migrated_is_behind_this_code(
+    create_empty_database: Callable[[], str],
+) -> None:
+    url = Settings(database_url=create_empty_database()).sqlalchemy_url
+
+    async def check() -> None:
+        unmigrated = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            await metrics.check_schema(unmigrated, code_script())
+        finally:
+            await unmigrated.dispose()
+
+    asyncio.run(check())
+    assert gauge("db_schema_at_head") == 0
+    assert gauge("db_schema_behind_code") == 1
 
 
 async def test_the_app_keeps_the_schema_gauge_current_in_the_background() -> None:
     metrics.schema_at_head.set(0)
     async with app.router.lifespan_context(app):
         for _ in range(50):
-            if schema_at_head() == 1:
+            if gauge("db_schema_at_head") == 1:
                 break
             await asyncio.sleep(0.1)
-        assert schema_at_head() == 1
+        assert gauge("db_schema_at_head") == 1
 
 
-def schema_at_head() -> float | None:
-    return REGISTRY.get_sample_value("db_schema_at_head")
+def gauge(name: str) -> float | None:
+    return REGISTRY.get_sample_value(name)
