@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -131,7 +131,7 @@ def squash(through: str | None, drop_data_steps: bool, resources: ExitStack) -> 
     script = ScriptDirectory.from_config(Config(PROJECT / "alembic.ini"))
     chain = revisions_through(script, through)
     last = chain[-1].revision
-    steps = data_steps(chain)
+    steps = data_steps(Path(revision.path) for revision in chain)
     if steps and not drop_data_steps:
         raise Refused(
             f"{'; '.join(steps)} changes data, which a squashed revision would not carry:"
@@ -191,11 +191,13 @@ def revisions_through(script: ScriptDirectory, through: str | None) -> list[Scri
     return chain[::-1]
 
 
-def data_steps(chain: list[Script]) -> list[str]:
-    """Where the upgrades of `chain` write rows: "file:line (statement)" each."""
+def data_steps(revision_files: Iterable[Path]) -> list[str]:
+    """Where the upgrades of these revisions write rows: "file:line (statement)" each.
+
+    scripts/check_compatibility.py names those of new revisions with it too.
+    """
     steps = []
-    for revision in chain:
-        path = Path(revision.path)
+    for path in revision_files:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         upgrades = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"]
         for call in (node for upgrade in upgrades for node in ast.walk(upgrade)):
