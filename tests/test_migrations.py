@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -175,8 +175,14 @@ def test_a_database_at_a_revision_the_code_lacks_gets_one_line_saying_what_to_do
     db = database_of(pg)
     pg.alembic("upgrade", "head")
     db.psql("UPDATE alembic_version SET version_num = 'c0ffee000001'")
+    assert_each_command_says_what_to_do(pg)
+    assert db.psql("SELECT version_num FROM alembic_version") == "c0ffee000001"
+
+
+def assert_each_command_says_what_to_do(project: BakedProject) -> None:
+    """On a database at c0ffee000001: one line, instead of Alembic's "Can't locate"."""
     for command in (("upgrade", "head"), ("current",), ("check",)):
-        result = pg.alembic(*command, check=False)
+        result = project.alembic(*command, check=False)
         assert result.returncode != 0
         assert "Traceback" not in result.stderr
         assert result.stdout.strip().splitlines()[-1] == (
@@ -184,7 +190,6 @@ def test_a_database_at_a_revision_the_code_lacks_gets_one_line_saying_what_to_do
             " (a later release's, or another branch's): run this with the code that has it,"
             " or downgrade from there to a revision this code has"
         )
-    assert db.psql("SELECT version_num FROM alembic_version") == "c0ffee000001"
 
 
 def test_a_new_pod_waits_for_its_head_and_not_for_a_later_one(
@@ -574,6 +579,18 @@ def sqlite_project(bake_shared: Bake) -> BakedProject:
     project = bake_shared(database="sqlite")
     project.sync()
     return project
+
+
+def test_sqlite_at_a_revision_the_code_lacks_gets_the_same_line(
+    sqlite_project: BakedProject, tmp_path: Path
+) -> None:
+    """Another branch's revision, most often, on a developer's own database file."""
+    database = tmp_path / "app.db"
+    sqlite_project.env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    sqlite_project.alembic("upgrade", "head")
+    with closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'c0ffee000001'")
+    assert_each_command_says_what_to_do(sqlite_project)
 
 
 def test_sqlite_upgrade_check_downgrade(sqlite_project: BakedProject, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from alembic import context
-from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,7 +22,7 @@ from app.migration_locks import (
     timeout_statements,
 )
 from app.models import Base
-from app.schema_revision import squashed_into
+from app.schema_revision import unknown_revision
 
 config = context.config
 # The app's logging (LOG_LEVEL, LOG_FORMAT), unless Alembic runs inside a program that set
@@ -107,19 +106,6 @@ def explaining_unknown_revisions(command_steps: Callable[..., Any]) -> Callable[
         return command_steps(heads, migration_context)
 
     return steps
-
-
-def unknown_revision(script: ScriptDirectory, current: str) -> str:
-    if squashed := squashed_into(script, current):
-        return (
-            f"the database is at {current}, which was squashed into {squashed}: migrate it"
-            f" to {squashed} with a release from before the squash, then run this again"
-        )
-    return (
-        f"the database is at {current}, a revision this code does not have (a later"
-        " release's, or another branch's): run this with the code that has it, or downgrade"
-        " from there to a revision this code has"
-    )
 
 
 def run_in_callers_transaction(connection: Connection) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from alembic import context
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Column, Connection, Engine, Identity, String, pool
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeEngine
@@ -13,6 +14,7 @@ from sqlalchemy.types import TypeEngine
 from app import logs
 from app.config import settings
 from app.models import Base
+from app.schema_revision import unknown_revision
 
 config = context.config
 # The app's logging (LOG_LEVEL, LOG_FORMAT), unless Alembic runs inside a program that set
@@ -85,7 +87,16 @@ def run_migrations(connection: Connection) -> None:
     # nothing: the caller does.
     configure(connection=connection)
     with context.begin_transaction():
-        context.run_migrations()
+        try:
+            context.run_migrations()
+        except CommandError:
+            # Alembic's "Can't locate revision" for the database's own revision (another
+            # branch's, say) becomes one line saying what to do.
+            known = {revision.revision for revision in context.script.walk_revisions()}
+            for current in context.get_context().get_current_heads():
+                if current not in known:
+                    raise CommandError(unknown_revision(context.script, current)) from None
+            raise
 
 
 async def run_async_migrations(engine: AsyncEngine) -> None:

@@ -57,6 +57,20 @@ def squashed_into(script: ScriptDirectory, revision_id: str) -> str | None:
     return None
 
 
+def unknown_revision(script: ScriptDirectory, current: str) -> str:
+    """What to do about a database at `current`, a revision this code does not have."""
+    if squashed := squashed_into(script, current):
+        return (
+            f"the database is at {current}, which was squashed into {squashed}: migrate it"
+            f" to {squashed} with a release from before the squash, then run this again"
+        )
+    return (
+        f"the database is at {current}, a revision this code does not have (a later"
+        " release's, or another branch's): run this with the code that has it, or downgrade"
+        " from there to a revision this code has"
+    )
+
+
 def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | None:
     """Why this code must not serve on a database at `revisions` yet; None if it may."""
     if not revisions:
