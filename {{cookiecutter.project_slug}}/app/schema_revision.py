@@ -17,9 +17,9 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, pool, text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import logs
 from app.config import settings
@@ -90,32 +90,38 @@ def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | Non
     return None
 
 
-async def wait_until_ready() -> set[str]:
+async def wait_until_ready(engine: AsyncEngine) -> set[str]:
     """Return the database's revisions once this code may serve on them, saying why it
     waits meanwhile (once for each reason, not every few seconds)."""
     script = code_script()
-    engine = create_async_engine(settings.sqlalchemy_url, poolclass=pool.NullPool)
     said = None
-    try:
-        while True:
-            try:
-                revisions = await database_revisions(engine)
-                reason = not_ready_because(revisions, script)
-            except (SQLAlchemyError, OSError) as error:
-                reason = f"the database does not answer ({type(error).__name__})"
-            if reason is None:
-                return revisions
-            if reason != said:
-                logger.info("waiting: %s", reason)
-                said = reason
-            await asyncio.sleep(WAIT_INTERVAL)
-    finally:
-        await engine.dispose()
+    while True:
+        try:
+            revisions = await database_revisions(engine)
+            reason = not_ready_because(revisions, script)
+        except (SQLAlchemyError, OSError) as error:
+            reason = f"the database does not answer ({type(error).__name__})"
+        if reason is None:
+            return revisions
+        if reason != said:
+            logger.info("waiting: %s", reason)
+            said = reason
+        await asyncio.sleep(WAIT_INTERVAL)
 
 
 def main() -> None:
+    # The app's engine, with its connect timeout and whatever PgBouncer needs; imported
+    # here, as env.py imports this module too and has no use for it.
+    from app.database import engine
+
+    async def wait() -> set[str]:
+        try:
+            return await wait_until_ready(engine)
+        finally:
+            await engine.dispose()
+
     logs.configure(settings.log_level, settings.log_format)
-    revisions = asyncio.run(wait_until_ready())
+    revisions = asyncio.run(wait())
     later = revisions - code_heads()
     if later:
         logger.info("ready: the database is at %s, a later release's", ", ".join(sorted(later)))

@@ -7,6 +7,7 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import Settings
+from app.database import engine
 from app.schema_revision import (
     code_heads,
     code_script,
@@ -43,4 +44,4 @@ def test_on_a_database_alembic_has_not_migrated_it_waits(
 
 
 async def test_the_wait_is_over_at_once_on_the_migrated_test_database() -> None:
-    assert await asyncio.wait_for(wait_until_ready(), timeout=10) == code_heads()
+    assert await asyncio.wait_for(wait_until_ready(engine), timeout=10) == code_heads()
