@@ -99,10 +99,8 @@ def explaining_unknown_revisions(command_steps: Callable[..., Any]) -> Callable[
 
     def steps(heads: tuple[str, ...], migration_context: Any) -> Any:
         for current in heads:
-            try:
-                context.script.get_revision(current)
-            except CommandError:  # not among the revisions
-                raise CommandError(unknown_revision(context.script, current)) from None
+            if problem := unknown_revision(context.script, current):
+                raise CommandError(problem)
         return command_steps(heads, migration_context)
 
     return steps

@@ -92,10 +92,9 @@ def run_migrations(connection: Connection) -> None:
         except CommandError:
             # Alembic's "Can't locate revision" for the database's own revision (another
             # branch's, say) becomes one line saying what to do.
-            known = {revision.revision for revision in context.script.walk_revisions()}
             for current in context.get_context().get_current_heads():
-                if current not in known:
-                    raise CommandError(unknown_revision(context.script, current)) from None
+                if problem := unknown_revision(context.script, current):
+                    raise CommandError(problem) from None
             raise
 
 

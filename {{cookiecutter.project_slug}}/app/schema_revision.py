@@ -35,9 +35,8 @@ def code_script() -> ScriptDirectory:
     return ScriptDirectory.from_config(Config(ALEMBIC_INI))
 
 
-def code_heads() -> set[str]:
-    """The head revisions of the migrations shipped with this code."""
-    return set(code_script().get_heads())
+def known_revisions(script: ScriptDirectory) -> set[str]:
+    return {revision.revision for revision in script.walk_revisions()}
 
 
 async def database_revisions(engine: AsyncEngine) -> set[str]:
@@ -57,8 +56,10 @@ def squashed_into(script: ScriptDirectory, revision_id: str) -> str | None:
     return None
 
 
-def unknown_revision(script: ScriptDirectory, current: str) -> str:
-    """What to do about a database at `current`, a revision this code does not have."""
+def unknown_revision(script: ScriptDirectory, current: str) -> str | None:
+    """What to do about a database at `current`, if this code does not have that revision."""
+    if current in known_revisions(script):
+        return None
     if squashed := squashed_into(script, current):
         return (
             f"the database is at {current}, which was squashed into {squashed}: migrate it"
@@ -76,7 +77,7 @@ def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | Non
     if not revisions:
         return "the database has no schema yet"
     heads = set(script.get_heads())
-    known = {revision.revision for revision in script.walk_revisions()}
+    known = known_revisions(script)
     behind = {
         revision
         for revision in revisions - heads
@@ -90,10 +91,9 @@ def not_ready_because(revisions: set[str], script: ScriptDirectory) -> str | Non
     return None
 
 
-async def wait_until_ready(engine: AsyncEngine) -> set[str]:
-    """Return the database's revisions once this code may serve on them, saying why it
-    waits meanwhile (once for each reason, not every few seconds)."""
-    script = code_script()
+async def wait_until_ready(engine: AsyncEngine, script: ScriptDirectory) -> set[str]:
+    """Return the database's revisions once this code (`script`) may serve on them, saying
+    why it waits meanwhile (once for each reason, not every few seconds)."""
     said = None
     while True:
         try:
@@ -114,15 +114,17 @@ def main() -> None:
     # here, as env.py imports this module too and has no use for it.
     from app.database import engine
 
+    script = code_script()
+
     async def wait() -> set[str]:
         try:
-            return await wait_until_ready(engine)
+            return await wait_until_ready(engine, script)
         finally:
             await engine.dispose()
 
     logs.configure(settings.log_level, settings.log_format)
     revisions = asyncio.run(wait())
-    later = revisions - code_heads()
+    later = revisions - set(script.get_heads())
     if later:
         logger.info("ready: the database is at %s, a later release's", ", ".join(sorted(later)))
     else:

@@ -4,7 +4,7 @@ import asyncio
 import io
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import Connection, event, pool, text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from tests import databases
 
@@ -46,22 +46,32 @@ def pytest_configure(config: pytest.Config) -> None:
     databases.isolate_tests(engine)
 
 
-def on_connection(database_url: str, work: Callable[[Connection], T]) -> T:
-    """Run `work` on a new connection to `database_url` (Alembic's commands are sync code)."""
+def on_engine(database_url: str, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `work` with an engine of its own on `database_url`, disposed afterwards."""
     from app.config import Settings
 
     # Settings picks the async driver for the URL, as it does for the app.
-    url = Settings(database_url=database_url).sqlalchemy_url
+    engine = create_async_engine(
+        Settings(database_url=database_url).sqlalchemy_url, poolclass=pool.NullPool
+    )
 
-    async def connect_and_work() -> T:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+    async def work_and_dispose() -> T:
         try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(work)
+            return await work(engine)
         finally:
             await engine.dispose()
 
-    return asyncio.run(connect_and_work())
+    return asyncio.run(work_and_dispose())
+
+
+def on_connection(database_url: str, work: Callable[[Connection], T]) -> T:
+    """Run `work` on a new connection to `database_url` (Alembic's commands are sync code)."""
+
+    async def connect_and_work(engine: AsyncEngine) -> T:
+        async with engine.connect() as connection:
+            return await connection.run_sync(work)
+
+    return on_engine(database_url, connect_and_work)
 
 
 def run_alembic(name: str, *args: str, database_url: str) -> str:

@@ -7,15 +7,12 @@ from httpx import AsyncClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
-from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import metrics
-from app.config import Settings
 from app.database import engine
 from app.main import app
 from app.schema_revision import code_script
-from tests.conftest import Account, create_post
+from tests.conftest import Account, create_post, on_engine
 
 
 async def scrape(client: AsyncClient) -> dict[str, list[Sample]]:
@@ -81,16 +78,10 @@ async def test_at_this_codes_head_the_schema_gauges_say_so() -> None:
 def test_a_database_not_yet_migrated_is_behind_this_code(
     create_empty_database: Callable[[], str],
 ) -> None:
-    url = Settings(database_url=create_empty_database()).sqlalchemy_url
-
-    async def check() -> None:
-        unmigrated = create_async_engine(url, poolclass=pool.NullPool)
-        try:
-            await metrics.check_schema(unmigrated, code_script())
-        finally:
-            await unmigrated.dispose()
-
-    asyncio.run(check())
+    on_engine(
+        create_empty_database(),
+        lambda unmigrated: metrics.check_schema(unmigrated, code_script()),
+    )
     assert gauge("db_schema_at_head") == 0
     assert gauge("db_schema_behind_code") == 1
 

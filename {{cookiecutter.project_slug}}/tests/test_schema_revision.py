@@ -3,22 +3,19 @@
 import asyncio
 from collections.abc import Callable
 
-from sqlalchemy import pool
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from app.config import Settings
 from app.database import engine
 from app.schema_revision import (
-    code_heads,
     code_script,
     database_revisions,
     not_ready_because,
     wait_until_ready,
 )
+from tests.conftest import on_engine
 
 
 def test_at_this_codes_head_it_may_serve() -> None:
-    assert not_ready_because(code_heads(), code_script()) is None
+    script = code_script()
+    assert not_ready_because(set(script.get_heads()), script) is None
 
 
 def test_past_it_at_a_later_releases_revision_it_may_serve() -> None:
@@ -29,19 +26,12 @@ def test_past_it_at_a_later_releases_revision_it_may_serve() -> None:
 def test_on_a_database_alembic_has_not_migrated_it_waits(
     create_empty_database: Callable[[], str],
 ) -> None:
-    url = Settings(database_url=create_empty_database()).sqlalchemy_url
-
-    async def revisions() -> set[str]:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        try:
-            return await database_revisions(engine)
-        finally:
-            await engine.dispose()
-
-    found = asyncio.run(revisions())
+    found = on_engine(create_empty_database(), database_revisions)
     assert found == set()
     assert not_ready_because(found, code_script()) == "the database has no schema yet"
 
 
 async def test_the_wait_is_over_at_once_on_the_migrated_test_database() -> None:
-    assert await asyncio.wait_for(wait_until_ready(engine), timeout=10) == code_heads()
+    script = code_script()
+    ready_at = await asyncio.wait_for(wait_until_ready(engine, script), timeout=10)
+    assert ready_at == set(script.get_heads())
