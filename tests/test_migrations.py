@@ -201,19 +201,16 @@ def test_a_new_pod_waits_for_its_head_and_not_for_a_later_one(
     db = database_of(pg)
     pg.alembic("upgrade", INITIAL_REVISION)
     log = tmp_path / "wait.log"
-    with log.open("w") as output:
-        waiting = subprocess.Popen(
-            ["uv", "run", "--no-sync", "python", "-m", "app.schema_revision"],
-            cwd=pg.path, env=pg.environ(), stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            wait_until(lambda: "waiting:" in log.read_text(), 20, "the wait to say why")
-            time.sleep(1)
-            assert waiting.poll() is None, log.read_text()
-            pg.alembic("upgrade", "head")
-            assert waiting.wait(timeout=20) == 0
-        finally:
-            waiting.kill()
+    waiting = in_background(["uv", "run", "--no-sync", "python", "-m", "app.schema_revision"],
+                            pg, log)  # fmt: skip
+    try:
+        wait_until(lambda: "waiting:" in log.read_text(), 20, "the wait to say why")
+        time.sleep(1)
+        assert waiting.poll() is None, log.read_text()
+        pg.alembic("upgrade", "head")
+        assert waiting.wait(timeout=20) == 0
+    finally:
+        waiting.kill()
     lines = log.read_text().splitlines()
     assert any(
         f"waiting: the database is at {INITIAL_REVISION}, before this code's head {HEAD}" in line
@@ -232,10 +229,10 @@ def test_a_new_pod_waits_for_its_head_and_not_for_a_later_one(
 WAITING_LINE = "another migration of this database is running; waiting for it to end"
 
 
-def migrate_in_background(
+def in_background(
     args: list[str], project: BakedProject, log_path: Path
 ) -> "subprocess.Popen[str]":
-    """Start a migrating command, its output going to `log_path`."""
+    """Start a command in the project, its output going to `log_path`."""
     with log_path.open("w", encoding="utf-8") as log:
         return subprocess.Popen(
             args, cwd=project.path, env=project.environ({"PYTHONPATH": "."}), stdout=log,
@@ -274,7 +271,7 @@ def test_six_concurrent_upgrades_apply_the_schema_once(pg: BakedProject, tmp_pat
     logs = [tmp_path / f"upgrade-{n}.log" for n in range(6)]
     with holding_the_migration_lock(pg) as db:
         upgrades = [
-            migrate_in_background(["uv", "run", "--no-sync", "alembic", "upgrade", "head"], pg, log)
+            in_background(["uv", "run", "--no-sync", "alembic", "upgrade", "head"], pg, log)
             for log in logs
         ]
         wait_until(lambda: all(map(waits_for_the_migration_lock, logs)), 60, "six waiting")
@@ -392,7 +389,7 @@ def run_as_a_caller(
     script = log_path.with_suffix(".py")
     script.write_text(CALLER, encoding="utf-8")
     args = ["uv", "run", "--no-sync", "python", str(script), caller, target]
-    return migrate_in_background(args, project, log_path)
+    return in_background(args, project, log_path)
 
 
 PYTEST_ALEMBIC_CONFTEST = """
